@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one place for kernel version differences (4.18 .. mainline).
+ * The .c files use only what is defined here.
+ */
+#ifndef _FINWAIT_COMPAT_H
+#define _FINWAIT_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/kprobes.h>
+#include <linux/jiffies.h>
+#include <net/net_namespace.h>
+
+#if !IS_ENABLED(CONFIG_KPROBES)
+#error "finwait_stats needs CONFIG_KPROBES"
+#endif
+#if !IS_ENABLED(CONFIG_NET_NS)
+#error "finwait_stats needs CONFIG_NET_NS"
+#endif
+
+/* Nth argument (0-based) of the probed function, at its entry. */
+#if defined(CONFIG_HAVE_FUNCTION_ARG_ACCESS_API)
+#define FW_ARG(regs, n)	regs_get_kernel_argument((regs), (n))
+#elif defined(CONFIG_X86_64)
+/* Before 4.20: the x86-64 calling convention, first four arguments. */
+static inline unsigned long fw_arg_x86_64(struct pt_regs *regs, unsigned int n)
+{
+	switch (n) {
+	case 0: return regs->di;
+	case 1: return regs->si;
+	case 2: return regs->dx;
+	case 3: return regs->cx;
+	}
+	return 0;
+}
+#define FW_ARG(regs, n)	fw_arg_x86_64((regs), (n))
+#else
+#error "finwait_stats needs regs_get_kernel_argument() on this architecture"
+#endif
+
+/*
+ * The function that hashes the new timewait socket in place of the full
+ * one; it sees both. Renamed (and given the timeout) in 6.11.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+#define FW_SYM_HASHDANCE	"inet_twsk_hashdance_schedule"
+#else
+#define FW_SYM_HASHDANCE	"inet_twsk_hashdance"
+#endif
+
+/* net.ipv4.tcp_fin_timeout is per netns (since 4.15), in jiffies. */
+static inline unsigned int fw_fin_timeout_ms(const struct net *net)
+{
+	return jiffies_to_msecs(READ_ONCE(net->ipv4.sysctl_tcp_fin_timeout));
+}
+
+#endif /* _FINWAIT_COMPAT_H */

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * finwait_stats: how long TCP connections really stay in FIN-WAIT-2, and how
+ * they leave it, per network namespace, in /proc/net/finwait_stats.
+ */
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+
+#include "finwait_stats.h"
+
+#define FW_MAX_TRACKED_DEFAULT	(1U << 18)
+#define FW_MAX_TRACKED_LIMIT	(1U << 24)
+
+static unsigned int max_tracked = FW_MAX_TRACKED_DEFAULT;
+
+static int fw_set_max_tracked(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int err;
+
+	err = kstrtouint(val, 0, &n);
+	if (err)
+		return err;
+	if (n < 1 || n > FW_MAX_TRACKED_LIMIT)
+		return -ERANGE;
+	*(unsigned int *)kp->arg = n;
+	return 0;
+}
+
+static const struct kernel_param_ops fw_max_tracked_ops = {
+	.set = fw_set_max_tracked,
+	.get = param_get_uint,
+};
+
+/* Read-only once loaded: the hash table is sized from it. */
+module_param_cb(max_tracked, &fw_max_tracked_ops, &max_tracked, 0444);
+MODULE_PARM_DESC(max_tracked,
+		 "Connections tracked in FIN-WAIT-2 at once, all netns together (1.."
+		 __stringify(FW_MAX_TRACKED_LIMIT) ", default "
+		 __stringify(FW_MAX_TRACKED_DEFAULT) "); more are counted as untracked");
+
+static int __init fw_init(void)
+{
+	int err;
+
+	err = fw_track_init(max_tracked);
+	if (err)
+		return err;
+	err = fw_netns_init();
+	if (err)
+		goto err_track_exit;
+	err = fw_hooks_init();
+	if (err)
+		goto err_netns_exit;
+	pr_info("version " FINWAIT_VERSION " loaded, max_tracked=%u\n",
+		max_tracked);
+	return 0;
+
+err_netns_exit:
+	fw_netns_exit();
+err_track_exit:
+	fw_track_exit();
+	return err;
+}
+
+static void __exit fw_exit(void)
+{
+	fw_hooks_exit();
+	fw_netns_exit();
+	fw_track_exit();
+}
+
+module_init(fw_init);
+module_exit(fw_exit);
+
+MODULE_DESCRIPTION("True FIN-WAIT-2 lifetimes and exit reasons per network namespace");
+MODULE_VERSION(FINWAIT_VERSION);
+MODULE_AUTHOR("finwait_stats developers");
+MODULE_LICENSE("GPL");

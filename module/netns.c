@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per network namespace state: counters and the proc file, created with the
+ * netns and removed with it.
+ *
+ * Our pernet .exit runs before TCP purges the netns's timewait sockets, so
+ * hooks can still see that netns's connections afterwards. .exit marks the
+ * netns dying (no new records) and drops its records; .exit_batch waits for
+ * the hooks in flight (they run with preemption off, an RCU read side) before
+ * freeing the counters.
+ */
+#include <linux/kernel.h>
+#include <linux/list.h>
+#include <linux/rcupdate.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+
+#include "finwait_stats.h"
+
+static unsigned int fw_net_id __read_mostly;
+
+struct fw_net *fw_net(const struct net *net)
+{
+	return net_generic(net, fw_net_id);
+}
+
+static int __net_init fw_net_init(struct net *net)
+{
+	struct fw_net *fwn = fw_net(net);
+	int err;
+
+	err = fw_stats_init(fwn);
+	if (err)
+		return err;
+	err = fw_proc_net_init(net);
+	if (err)
+		goto err_free_stats;
+	return 0;
+
+err_free_stats:
+	fw_stats_free(fwn);
+	return err;
+}
+
+static void __net_exit fw_net_exit(struct net *net)
+{
+	struct fw_net *fwn = fw_net(net);
+
+	fw_proc_net_exit(net);
+	WRITE_ONCE(fwn->dying, true);
+	fw_track_purge_net(fwn);
+}
+
+static void __net_exit fw_net_exit_batch(struct list_head *net_exit_list)
+{
+	struct net *net;
+
+	synchronize_rcu();
+	list_for_each_entry(net, net_exit_list, exit_list)
+		fw_stats_free(fw_net(net));
+}
+
+static struct pernet_operations fw_net_ops = {
+	.init = fw_net_init,
+	.exit = fw_net_exit,
+	.exit_batch = fw_net_exit_batch,
+	.id = &fw_net_id,
+	.size = sizeof(struct fw_net),
+};
+
+int fw_netns_init(void)
+{
+	return register_pernet_subsys(&fw_net_ops);
+}
+
+void fw_netns_exit(void)
+{
+	unregister_pernet_subsys(&fw_net_ops);
+}

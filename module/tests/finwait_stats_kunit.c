@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of finwait_stats's logic, without a network: histogram edges,
+ * exit classification, the invariant through enter/handoff/leave/reset,
+ * per-CPU aggregation, the proc text and the memory bound.
+ *
+ * The units under test are compiled into this module (their own copy of the
+ * record table), so the tests never touch a loaded finwait_stats.
+ */
+#include <kunit/test.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+
+#include "../finwait_stats.h"
+#include "../classify.h"
+#include "../stats.c"
+#include "../track.c"
+#include "../format.c"
+
+struct fw_hist_case {
+	u64 us;
+	unsigned int bucket;
+};
+
+static const struct fw_hist_case fw_hist_cases[] = {
+	{ 0, 0 }, { 1, 0 }, { 2, 1 }, { 3, 1 }, { 4, 2 }, { 7, 2 }, { 8, 3 },
+	{ 1023, 9 }, { 1024, 10 }, { 1000000, 19 },
+	{ (1ULL << 31) - 1, 30 }, { 1ULL << 31, 31 }, { U64_MAX, 31 },
+};
+
+static void fw_hist_case_desc(const struct fw_hist_case *c, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%llu us", c->us);
+}
+
+KUNIT_ARRAY_PARAM(fw_hist, fw_hist_cases, fw_hist_case_desc);
+
+static void fw_test_hist_bucket(struct kunit *test)
+{
+	const struct fw_hist_case *c = test->param_value;
+
+	KUNIT_EXPECT_EQ(test, fw_hist_bucket(c->us), c->bucket);
+}
+
+static void fw_test_classify(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, fw_classify_reset(true), FW_EXIT_RESET);
+	KUNIT_EXPECT_EQ(test, fw_classify_reset(false), FW_EXIT_ABORT);
+	KUNIT_EXPECT_EQ(test, fw_classify_active_reset(true), FW_EXIT_TIMEOUT);
+	KUNIT_EXPECT_EQ(test, fw_classify_active_reset(false), FW_EXIT_ABORT);
+	KUNIT_EXPECT_EQ(test, fw_classify_disconnect(true), FW_EXIT_ABORT);
+	KUNIT_EXPECT_EQ(test, fw_classify_disconnect(false), FW_EXIT_OTHER);
+	KUNIT_EXPECT_EQ(test, fw_classify_tw_kill(true, true), FW_EXIT_RESET);
+	KUNIT_EXPECT_EQ(test, fw_classify_tw_kill(true, false), FW_EXIT_ABORT);
+	KUNIT_EXPECT_EQ(test, fw_classify_tw_kill(false, true), FW_EXIT_OTHER);
+	KUNIT_EXPECT_EQ(test, fw_classify_tw_kill(false, false), FW_EXIT_OTHER);
+	KUNIT_EXPECT_STREQ(test, fw_exit_name(FW_EXIT_PEER_FIN), "peer_fin");
+	KUNIT_EXPECT_STREQ(test, fw_exit_name(FW_EXIT_OTHER), "other");
+}
+
+static void fw_test_parse_write(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("reset", 5), 0);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("reset\n", 6), 0);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("reset\n\n", 7), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("reset ", 6), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("rese", 4), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("RESET", 5), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("\n", 1), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("resetx", 6), -EINVAL);
+}
+
+static void fw_expect_invariant(struct kunit *test, const struct fw_snapshot *s)
+{
+	u64 left = 0;
+	unsigned int i;
+
+	for (i = 0; i < FW_EXIT_MAX; i++)
+		left += s->left[i];
+	KUNIT_EXPECT_EQ(test, left, s->completed);
+	KUNIT_EXPECT_EQ(test, s->entered, s->cur + left + s->untracked);
+}
+
+/* A netns of our own, and a table bounded at @max records. */
+static struct fw_net *fw_test_setup(struct kunit *test, unsigned int max)
+{
+	struct fw_net *fwn = kunit_kzalloc(test, sizeof(*fwn), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, fwn);
+	KUNIT_ASSERT_EQ(test, fw_stats_init(fwn), 0);
+	KUNIT_ASSERT_EQ(test, fw_track_init(max), 0);
+	return fwn;
+}
+
+static void fw_test_teardown(struct fw_net *fwn)
+{
+	WRITE_ONCE(fwn->dying, true);
+	fw_track_purge_net(fwn);
+	fw_track_exit();
+	fw_stats_free(fwn);
+}
+
+static void fw_test_lifecycle(struct kunit *test)
+{
+	struct fw_net *fwn = fw_test_setup(test, 16);
+	int objs[6];
+	struct fw_snapshot s;
+
+	/* t = 1 ms .. : times are ours, in ns. */
+	fw_track_enter(fwn, &objs[0], 1000000);
+	fw_track_enter(fwn, &objs[1], 1000000);
+	fw_track_enter(fwn, &objs[2], 1000000);
+	fw_track_handoff(&objs[1]);
+	fw_track_rekey(&objs[1], &objs[4]);	/* full sk -> tw */
+	fw_stats_snapshot(fwn, &s);
+	KUNIT_EXPECT_EQ(test, s.entered, 3);
+	KUNIT_EXPECT_EQ(test, s.cur, 3);
+	KUNIT_EXPECT_EQ(test, s.cur_tw, 1);
+	fw_expect_invariant(test, &s);
+
+	/* The old key is gone with the handoff; the tw key ends it. */
+	KUNIT_EXPECT_FALSE(test, fw_track_leave(&objs[1], FW_EXIT_TIMEOUT, 2000000));
+	KUNIT_EXPECT_TRUE(test, fw_track_leave(&objs[4], FW_EXIT_TIMEOUT, 3001000));
+	KUNIT_EXPECT_TRUE(test, fw_track_leave(&objs[0], FW_EXIT_PEER_FIN, 1000500));
+	/* Handoff under way but no tw: other; no handoff: abort. */
+	fw_track_enter(fwn, &objs[3], 1000000);
+	fw_track_handoff(&objs[3]);
+	KUNIT_EXPECT_TRUE(test, fw_track_close(&objs[3], 1000000));
+	KUNIT_EXPECT_FALSE(test, fw_track_close(&objs[3], 1000000));
+
+	fw_stats_snapshot(fwn, &s);
+	KUNIT_EXPECT_EQ(test, s.entered, 4);
+	KUNIT_EXPECT_EQ(test, s.cur, 1);
+	KUNIT_EXPECT_EQ(test, s.cur_tw, 0);
+	KUNIT_EXPECT_EQ(test, s.left[FW_EXIT_TIMEOUT], 1);
+	KUNIT_EXPECT_EQ(test, s.left[FW_EXIT_PEER_FIN], 1);
+	KUNIT_EXPECT_EQ(test, s.left[FW_EXIT_OTHER], 1);
+	KUNIT_EXPECT_EQ(test, s.left[FW_EXIT_ABORT], 0);
+	KUNIT_EXPECT_EQ(test, s.min_us, 0);
+	KUNIT_EXPECT_EQ(test, s.max_us, 2001);
+	KUNIT_EXPECT_EQ(test, s.sum_us, 2001);
+	KUNIT_EXPECT_EQ(test, s.hist[0], 2);
+	KUNIT_EXPECT_EQ(test, s.hist[10], 1);
+	fw_expect_invariant(test, &s);
+
+	/* Reset: counters zero, the open connection stays, entered = current. */
+	fw_stats_reset(fwn);
+	fw_stats_snapshot(fwn, &s);
+	KUNIT_EXPECT_EQ(test, s.entered, 1);
+	KUNIT_EXPECT_EQ(test, s.cur, 1);
+	KUNIT_EXPECT_EQ(test, s.completed, 0);
+	KUNIT_EXPECT_EQ(test, s.min_us, 0);
+	KUNIT_EXPECT_EQ(test, s.max_us, 0);
+	KUNIT_EXPECT_EQ(test, s.sum_us, 0);
+	fw_expect_invariant(test, &s);
+
+	/* It ends after the reset and is counted then. */
+	KUNIT_EXPECT_TRUE(test, fw_track_leave(&objs[2], FW_EXIT_RESET, 5000000));
+	fw_stats_snapshot(fwn, &s);
+	KUNIT_EXPECT_EQ(test, s.cur, 0);
+	KUNIT_EXPECT_EQ(test, s.left[FW_EXIT_RESET], 1);
+	KUNIT_EXPECT_EQ(test, s.min_us, 4000);
+	fw_expect_invariant(test, &s);
+	KUNIT_EXPECT_EQ(test, fw_track_count(), 0);
+
+	fw_test_teardown(fwn);
+}
+
+/* A record left behind by a lost exit event is ended when its key returns. */
+static void fw_test_reused_key(struct kunit *test)
+{
+	struct fw_net *fwn = fw_test_setup(test, 16);
+	struct fw_snapshot s;
+	int obj;
+
+	fw_track_enter(fwn, &obj, 0);
+	fw_track_enter(fwn, &obj, 0);
+	fw_stats_snapshot(fwn, &s);
+	KUNIT_EXPECT_EQ(test, s.entered, 2);
+	KUNIT_EXPECT_EQ(test, s.cur, 1);
+	KUNIT_EXPECT_EQ(test, s.left[FW_EXIT_OTHER], 1);
+	fw_expect_invariant(test, &s);
+	fw_test_teardown(fwn);
+}
+
+static void fw_test_bound(struct kunit *test)
+{
+	struct fw_net *fwn = fw_test_setup(test, 4);
+	struct fw_snapshot s;
+	int objs[10], i;
+
+	for (i = 0; i < 10; i++)
+		fw_track_enter(fwn, &objs[i], 0);
+	fw_stats_snapshot(fwn, &s);
+	KUNIT_EXPECT_EQ(test, s.entered, 10);
+	KUNIT_EXPECT_EQ(test, s.cur, 4);
+	KUNIT_EXPECT_EQ(test, s.untracked, 6);
+	KUNIT_EXPECT_EQ(test, fw_track_count(), 4);
+	fw_expect_invariant(test, &s);
+	/* Untracked ones leave unseen; room again for one. */
+	for (i = 0; i < 10; i++)
+		fw_track_leave(&objs[i], FW_EXIT_PEER_FIN, 0);
+	fw_track_enter(fwn, &objs[0], 0);
+	KUNIT_EXPECT_EQ(test, fw_track_count(), 1);
+	fw_stats_snapshot(fwn, &s);
+	KUNIT_EXPECT_EQ(test, s.left[FW_EXIT_PEER_FIN], 4);
+	fw_expect_invariant(test, &s);
+	/* A dying netns gets nothing new. */
+	WRITE_ONCE(fwn->dying, true);
+	fw_track_enter(fwn, &objs[1], 0);
+	KUNIT_EXPECT_EQ(test, fw_track_count(), 1);
+	fw_test_teardown(fwn);
+	KUNIT_EXPECT_LE(test, sizeof(struct fw_conn), 64);
+}
+
+/* Blocks of several CPUs add up; a CPU may hold a negative "current". */
+static void fw_test_percpu_sum(struct kunit *test)
+{
+	struct fw_net *fwn = kunit_kzalloc(test, sizeof(*fwn), GFP_KERNEL);
+	struct fw_snapshot s;
+	int cpu, n = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, fwn);
+	KUNIT_ASSERT_EQ(test, fw_stats_init(fwn), 0);
+	for_each_possible_cpu(cpu) {
+		struct fw_stats *p = per_cpu_ptr(fwn->stats, cpu);
+
+		/* Entered here, left on the next CPU. */
+		p->entered = 2;
+		p->cur = 2 - 1;
+		p->left[FW_EXIT_TIMEOUT] = 1;
+		p->min_us = 100 + cpu;
+		p->max_us = 1000 + cpu;
+		p->sum_us = 10;
+		p->hist[3] = 1;
+		n++;
+	}
+	if (n > 1) {
+		per_cpu_ptr(fwn->stats, 0)->cur = -1;
+		per_cpu_ptr(fwn->stats, 0)->left[FW_EXIT_TIMEOUT] = 3;
+	}
+	fw_stats_snapshot(fwn, &s);
+	KUNIT_EXPECT_EQ(test, s.entered, 2 * n);
+	KUNIT_EXPECT_EQ(test, s.completed, n > 1 ? n + 2 : 1);
+	KUNIT_EXPECT_EQ(test, s.cur, n > 1 ? n - 2 : 1);
+	KUNIT_EXPECT_EQ(test, s.min_us, 100);
+	KUNIT_EXPECT_EQ(test, s.max_us, 1000 + n - 1);
+	KUNIT_EXPECT_EQ(test, s.sum_us, 10 * n);
+	KUNIT_EXPECT_EQ(test, s.hist[3], n);
+	fw_expect_invariant(test, &s);
+	fw_stats_free(fwn);
+}
+
+static void fw_test_format(struct kunit *test)
+{
+	struct fw_snapshot s = {
+		.entered = 7, .untracked = 1, .cur = 2, .cur_tw = 1,
+		.left = { 1, 2, 1, 0, 0 }, .completed = 4,
+		.sum_us = 6000123, .min_us = 3, .max_us = 3000000,
+	};
+	static const char head[] =
+		"fin_timeout_ms 60000\n"
+		"current 2\n"
+		"current_timewait 1\n"
+		"entered 7\n"
+		"left_peer_fin 1\n"
+		"left_timeout 2\n"
+		"left_reset 1\n"
+		"left_abort 0\n"
+		"left_other 0\n"
+		"untracked 1\n"
+		"lifetime_min_us 3\n"
+		"lifetime_max_us 3000000\n"
+		"lifetime_sum_us 6000123\n"
+		"completed 4\n"
+		"probe_missed 5\n"
+		"hist_us_0 0\n"
+		"hist_us_2 1\n"
+		"hist_us_4 0\n";
+	struct seq_file m = { };
+	char *buf;
+
+	s.hist[1] = 1;
+	s.hist[21] = 3;
+	buf = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	m.buf = buf;
+	m.size = PAGE_SIZE;
+	fw_proc_print(&m, &s, 60000, 5);
+	KUNIT_ASSERT_FALSE(test, seq_has_overflowed(&m));
+	buf[m.count] = '\0';
+	KUNIT_EXPECT_EQ(test, strncmp(buf, head, sizeof(head) - 1), 0);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "\nhist_us_2097152 3\n"));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(buf, "\nhist_us_2147483648 0\n"));
+	KUNIT_EXPECT_EQ(test, buf[m.count - 1], '\n');
+}
+
+static struct kunit_case fw_test_cases[] = {
+	KUNIT_CASE_PARAM(fw_test_hist_bucket, fw_hist_gen_params),
+	KUNIT_CASE(fw_test_classify),
+	KUNIT_CASE(fw_test_parse_write),
+	KUNIT_CASE(fw_test_lifecycle),
+	KUNIT_CASE(fw_test_reused_key),
+	KUNIT_CASE(fw_test_bound),
+	KUNIT_CASE(fw_test_percpu_sum),
+	KUNIT_CASE(fw_test_format),
+	{}
+};
+
+static struct kunit_suite fw_test_suite = {
+	.name = "finwait_stats",
+	.test_cases = fw_test_cases,
+};
+
+kunit_test_suite(fw_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests for finwait_stats");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,32 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install the Debian packages the test bed needs, only those missing.
+# Idempotent; needs root (apt-get).
+set -euo pipefail
+
+pkgs=(
+	# guest kernels and what builds modules and the debug kernel
+	linux-image-amd64 linux-headers-amd64 linux-source-6.1
+	build-essential bc flex bison libelf-dev libssl-dev dwarves kmod cpio
+	# the guest's userspace and the machine that runs it
+	qemu-system-x86 busybox-static iproute2 netcat-openbsd procps
+	# packaging and hygiene
+	dkms sparse xz-utils
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: need root to install: ${missing[*]}" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,29 @@
+# SPDX-License-Identifier: GPL-2.0
+# Sourced: where the two guest kernels are. fw_kernel NAME sets KREL (module
+# directory name), KIMAGE (bzImage), KDIR (tree for M= builds), VM_MEM (MiB).
+fw_kernel() {
+	local dir
+	case $1 in
+	distro)
+		# The newest Debian kernel that has its headers installed.
+		KREL=$(cd /lib/modules && for d in *; do
+			[ -e "$d/build/Makefile" ] && [ -e "/boot/vmlinuz-$d" ] && echo "$d"
+		done | sort -V | tail -1)
+		[ -n "$KREL" ] || { echo "no Debian kernel with headers (make deps)" >&2; return 1; }
+		KIMAGE=/boot/vmlinuz-$KREL
+		KDIR=/lib/modules/$KREL/build
+		VM_MEM=1024
+		;;
+	debug)
+		dir=$("$(dirname "${BASH_SOURCE[0]}")/build-debug-kernel.sh") || return 1
+		KREL=$(cat "$dir/include/config/kernel.release")
+		KIMAGE=$dir/arch/x86/boot/bzImage
+		KDIR=$dir
+		VM_MEM=2048
+		;;
+	*)
+		echo "unknown kernel '$1' (distro or debug)" >&2
+		return 1
+		;;
+	esac
+}

@@ -1,0 +1,82 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run.sh [options] SCRIPT
+#
+# Boot a guest kernel under qemu with an initramfs holding the modules, the
+# tools, the selftests and the experiment's programs; run SCRIPT (bash) in
+# the guest as root; print its output; exit with its status.
+#
+#   --kernel distro|debug   which guest kernel (default distro)
+#   --modules DIR           .ko files to install in the guest (default: none)
+#   --payload DIR           copied to /opt/finwait in the guest
+#   --timeout SECONDS       kill a hung guest after this long (default 600)
+#   --kmemleak              scan for leaks at the end (debug kernel)
+#   --log FILE              keep the guest's kernel log there
+#
+# Exit: the script's status; 124 when the guest hung or died before it
+# reported one; 125 when the kernel log holds a splat (BUG, WARNING, Oops,
+# KASAN, lockdep, kmemleak, RCU stall) even though the script passed.
+# FINWAIT_KVM=1 uses KVM instead of TCG (it hangs on some hosts).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+kernel=distro moddir= payload= timeout=600 kmemleak=0 keeplog=
+while [ $# -gt 1 ]; do
+	case $1 in
+	--kernel) kernel=$2; shift 2 ;;
+	--modules) moddir=$2; shift 2 ;;
+	--payload) payload=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--kmemleak) kmemleak=1; shift ;;
+	--log) keeplog=$2; shift 2 ;;
+	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+[ $# -eq 1 ] && [ -r "$1" ] || { echo "usage: run.sh [options] SCRIPT" >&2; exit 2; }
+script=$1
+
+# shellcheck source=tools/vm/kernels.sh
+. "$here/kernels.sh"
+fw_kernel "$kernel"	# sets KREL, KIMAGE, KDIR, VM_MEM
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/payload"
+[ -n "$payload" ] && cp -a "$payload"/. "$work/payload/"
+cp "$script" "$work/payload/vm-cmd"
+"$here/mkinitramfs.sh" "$work/initrd.gz" "$KREL" "$moddir" "$work/payload"
+
+append="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1"
+append+=" tsc=reliable finwait.kmemleak=$kmemleak"
+accel=(-accel tcg,thread=multi -cpu max)
+[ "${FINWAIT_KVM:-0}" = 1 ] && accel=(-accel kvm -cpu host)
+
+console=$work/console.log
+set +e
+timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${accel[@]}" \
+	-smp 2 -m "$VM_MEM" -nodefaults -display none -no-reboot \
+	-kernel "$KIMAGE" -initrd "$work/initrd.gz" -append "$append" \
+	-serial "file:$console" -chardev stdio,id=out,signal=off \
+	-serial chardev:out </dev/null | tee "$work/out.log"
+set -e
+[ -n "$keeplog" ] && cp "$console" "$keeplog"
+
+rc=$(sed -n 's/^FINWAIT_VM_RC=\([0-9]*\).*/\1/p' "$work/out.log" | tail -1)
+splat='BUG:|WARNING:|Oops|KASAN|kernel BUG|general protection|'
+splat+='possible recursive locking|inconsistent lock state|circular locking|'
+splat+='lock held when returning|suspicious RCU usage|'
+splat+='sleeping function called from invalid context|'
+splat+='suspected memory leak|rcu_.*detected stall|rcu: INFO|'
+splat+='list_(add|del) corruption|Kernel panic|UBSAN|unreferenced object'
+if grep -Eq "$splat" "$console"; then
+	echo "run.sh: kernel splat in the $kernel guest:" >&2
+	grep -E -B2 -A30 "$splat" "$console" | head -80 >&2
+	exit 125
+fi
+if [ -z "$rc" ]; then
+	echo "run.sh: the $kernel guest hung or died (timeout ${timeout}s); its log ends:" >&2
+	tail -40 "$console" >&2
+	exit 124
+fi
+exit "$rc"
