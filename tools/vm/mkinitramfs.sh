@@ -28,7 +28,8 @@ copy_prog() {
 	src=$(readlink -f "$1")
 	dst=$root$2
 	mkdir -p "$(dirname "$dst")"
-	rm -f "$dst"
+	# The real program, not a busybox applet of the same name, wins.
+	rm -f "$dst" "$root/bin/$(basename "$dst")" "$root/sbin/$(basename "$dst")"
 	cp "$src" "$dst"
 	for lib in $(ldd "$src" | grep -o '/[^ ]*'); do
 		[ -e "$root$lib" ] && continue

@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: GPL-2.0
+# finwait_stats: wrapper around Kbuild (see Kbuild) and the project's tools.
+#
+#   make                 module for KDIR + the selftest programs
+#   make install         module into /lib/modules/<rel>/extra, depmod
+#   make load / unload
+#   make demo            the stopped-peer experiment in a qemu guest
+#   make check           every test suite, in qemu (distro + debug kernel)
+
+KERNELRELEASE ?= $(shell uname -r)
+KDIR ?= /lib/modules/$(KERNELRELEASE)/build
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION := $(shell cat VERSION)
+
+all: module selftests
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+selftests:
+	$(MAKE) -C selftests
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
+	$(MAKE) -C selftests clean
+	rm -rf build
+
+install: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=extra modules_install
+	depmod -a $(KERNELRELEASE)
+
+load:
+	modprobe finwait_stats 2>/dev/null || insmod ./finwait_stats.ko
+
+unload:
+	rmmod finwait_stats
+
+deps:
+	tools/vm/install-deps.sh
+
+demo: deps
+	tools/demo.sh
+
+check:
+	tools/check.sh
+
+dkms-install:
+	dkms add .
+	dkms install finwait_stats/$(VERSION)
+
+dkms-uninstall:
+	dkms remove finwait_stats/$(VERSION) --all
+
+.PHONY: all module selftests clean install load unload deps demo check \
+	dkms-install dkms-uninstall

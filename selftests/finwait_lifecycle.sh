@@ -1,0 +1,84 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Unload and reload the module, and delete network namespaces, while
+# connections sit in FIN-WAIT-2 as full sockets (half-closed) and as
+# timewait sockets (orphaned, stopped peer), with traffic running. The
+# kernel log is checked for splats by the caller (the VM runner).
+#
+#   netns fw-$$-a: 2 half-closed + 2 orphaned connections, churn
+#   netns fw-$$-b: the same, deleted while the module is loaded
+#
+# Needs root and the module installed (modprobe finwait_stats); it must not
+# be loaded by anyone else. Exit 0 pass, 1 fail, 4 skip.
+set -u
+ksft_skip=4
+here=$(cd "$(dirname "$0")" && pwd)
+fw_conn=$here/fw_conn
+PROC=/proc/net/finwait_stats
+
+[ "$(id -u)" -eq 0 ] || { echo "# SKIP: must run as root"; exit $ksft_skip; }
+modinfo finwait_stats >/dev/null 2>&1 || { echo "# SKIP: finwait_stats not installed"; exit $ksft_skip; }
+a=fw-$$-a b=fw-$$-b
+cleanup() {
+	local pid
+	for pid in $(jobs -p); do kill -KILL "$pid" 2>/dev/null; done
+	wait 2>/dev/null
+	ip netns del $a 2>/dev/null
+	ip netns del $b 2>/dev/null
+}
+trap cleanup EXIT
+
+st() { ip netns exec "$1" awk -v k="$2" '$1 == k { print $2 }' $PROC; }
+fail() { echo "not ok $1 # $2"; exit 1; }
+
+populate() {
+	ip netns add "$1" && ip -n "$1" link set lo up || return 1
+	ip netns exec "$1" sysctl -qw net.ipv4.tcp_fin_timeout=30
+	ip netns exec "$1" "$fw_conn" -p 6001 connect shutdown sleep 60 >/dev/null &
+	ip netns exec "$1" "$fw_conn" -p 6002 connect shutdown sleep 60 >/dev/null &
+	ip netns exec "$1" "$fw_conn" -p 6003 connect close sleep 60 >/dev/null &
+	ip netns exec "$1" "$fw_conn" -p 6004 connect close sleep 60 >/dev/null &
+	ip netns exec "$1" "$fw_conn" -p 6005 churn 100000 >/dev/null 2>&1 &
+}
+
+wait_fw2() {
+	local i
+	for i in $(seq 100); do
+		[ "$(ip netns exec "$1" ss -Htn state fin-wait-2 | wc -l)" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+echo "TAP version 13"
+echo "1..3"
+modprobe -r finwait_stats 2>/dev/null
+modprobe finwait_stats || fail 1 "modprobe"
+populate $a && populate $b || fail 1 "setup"
+wait_fw2 $a 4 && wait_fw2 $b 4 || fail 1 "connections not in FIN-WAIT-2"
+[ "$(st $a current)" -ge 4 ] || fail 1 "current $(st $a current) < 4"
+ip netns del $b
+sleep 1
+echo "ok 1 netns deleted with connections in FIN-WAIT-2"
+
+modprobe -r finwait_stats || fail 2 "unload"
+[ ! -e $PROC ] || fail 2 "$PROC still there"
+modprobe finwait_stats || fail 2 "reload"
+# Connections from before the load are not counted anywhere.
+[ "$(st $a current)" -eq 0 ] || [ "$(st $a entered)" -gt 0 ] || fail 2 "stale current"
+sleep 1
+ip netns exec $a awk '{ v[$1] = $2 } END {
+	left = v["left_peer_fin"] + v["left_timeout"] + v["left_reset"] + v["left_abort"] + v["left_other"]
+	exit v["entered"] != v["current"] + left + v["untracked"] }' $PROC || fail 2 "invariant after reload"
+echo "ok 2 unload and reload with connections in FIN-WAIT-2 and traffic"
+
+# Unload once more with the churn running, then let everything end.
+for i in 1 2 3; do
+	modprobe -r finwait_stats || fail 3 "unload $i"
+	modprobe finwait_stats || fail 3 "load $i"
+done
+cleanup
+modprobe -r finwait_stats || fail 3 "final unload"
+echo "ok 3 repeated unload/load under churn"
+exit 0

@@ -1,0 +1,322 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Every FIN-WAIT-2 path the module must follow, each in a network namespace
+# of its own, asserting the counts, the exit reason and the lifetime against
+# the wall clock (as ss sees the socket leave FIN-WAIT-2).
+#
+#   netns fw-$$-<case>            lo only
+#   +----------------------------------------------+
+#   |  fw_conn client ----------> fw_conn "server" |
+#   |  127.0.0.1 / ::1 / ::ffff:127.0.0.1 port P   |
+#   |  (the server is an accepted socket that is   |
+#   |   never closed: a stopped peer)              |
+#   +----------------------------------------------+
+#
+# Run as root with finwait_stats loaded. Exit 0 pass, 1 fail, 4 skip.
+# Tolerance: a lifetime must match the observed one within TOL_MS and the
+# kernel's expected value within TOL_MS plus the ss polling step.
+set -u
+
+ksft_skip=4
+here=$(cd "$(dirname "$0")" && pwd)
+fw_conn=$here/fw_conn
+TOL_MS=${TOL_MS:-400}
+PROC=/proc/net/finwait_stats
+namespaces=()
+tests=0 failed=0 skipped=0
+
+[ "$(id -u)" -eq 0 ] || { echo "# SKIP: must run as root"; exit $ksft_skip; }
+[ -r $PROC ] || { echo "# SKIP: finwait_stats is not loaded ($PROC missing)"; exit $ksft_skip; }
+[ -x "$fw_conn" ] || { echo "# SKIP: $fw_conn not built"; exit $ksft_skip; }
+ip netns add fw-probe-$$ 2>/dev/null || { echo "# SKIP: cannot create a netns"; exit $ksft_skip; }
+ip netns del fw-probe-$$
+
+cleanup() {
+	local ns pid
+	for pid in $(jobs -p); do kill -KILL "$pid" 2>/dev/null; done
+	wait 2>/dev/null
+	for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null; done
+}
+trap cleanup EXIT
+
+# setup_ns NAME FIN_TIMEOUT_S: a fresh netns with lo up.
+setup_ns() {
+	ip netns add "$1" || return 1
+	namespaces+=("$1")
+	ip -n "$1" link set lo up
+	ip netns exec "$1" sysctl -qw net.ipv4.tcp_fin_timeout="$2"
+}
+
+# st NS NAME: one value of the netns's stats file.
+st() {
+	ip netns exec "$1" awk -v k="$2" '$1 == k { print $2; f = 1 } END { exit !f }' $PROC
+}
+
+# now_ms: wall clock in ms, as fw_conn's stamps.
+now_ms() { local t=$EPOCHREALTIME; echo $(( ${t/./} / 1000 )); }
+stamp_ms() { awk -v s="$2" '$1 == s { split($2, a, "."); print a[1] * 1000 + int(a[2] / 1000) }' "$1"; }
+
+# wait_until TIMEOUT_S CMD...: poll CMD every 50 ms.
+wait_until() {
+	local deadline=$(( $(now_ms) + $1 * 1000 )); shift
+	until "$@"; do
+		[ "$(now_ms)" -lt $deadline ] || return 1
+		sleep 0.05
+	done
+}
+
+fw2_count() {
+	ip netns exec "$1" ss -Htn state fin-wait-2 "( dport = :$2 )" | wc -l
+}
+fw2_gone() { [ "$(fw2_count "$1" "$2")" -eq 0 ]; }
+fw2_present() { [ "$(fw2_count "$1" "$2")" -gt 0 ]; }
+completed_is() { [ "$(st "$1" completed)" -eq "$2" ]; }
+
+fail() { echo "# FAIL: $*"; return 1; }
+dump() { ip netns exec "$1" head -15 $PROC | tr '\n' ' ' | sed 's/^/# /'; echo; }
+
+# check_invariant NS: entered == current + left_* + untracked.
+check_invariant() {
+	ip netns exec "$1" awk '
+		{ v[$1] = $2 }
+		END {
+			left = v["left_peer_fin"] + v["left_timeout"] + v["left_reset"] + \
+			       v["left_abort"] + v["left_other"]
+			if (v["entered"] != v["current"] + left + v["untracked"]) {
+				printf "# invariant broken: entered %d current %d left %d untracked %d\n",
+				       v["entered"], v["current"], left, v["untracked"]
+				exit 1
+			}
+		}' $PROC
+}
+
+# expect_ms WHAT GOT WANT TOL
+expect_ms() {
+	local d=$(( $2 - $3 ))
+	[ ${d#-} -le "$4" ] || fail "$1: ${2} ms, expected ${3} ± ${4} ms"
+}
+
+# one_lifetime NS PORT REASON EXPECT_MS [fw_conn args...]
+# Run one connection to its end; the client's FIN-WAIT-2 must end by REASON
+# after EXPECT_MS (as ss saw it and as the module recorded it).
+one_lifetime() {
+	local ns=$1 port=$2 reason=$3 want=$4 out t_close t_gone got
+	shift 4
+	out=$(mktemp)
+	ip netns exec "$ns" "$fw_conn" -p "$port" "$@" >"$out" &
+	local pid=$!
+	wait_until 10 grep -q '^close ' "$out" || { cat "$out"; rm -f "$out"; fail "no close"; return 1; }
+	# The lifetime starts at shutdown() when the socket was half-closed.
+	t_close=$(stamp_ms "$out" shutdown)
+	[ -n "$t_close" ] || t_close=$(stamp_ms "$out" close)
+	wait_until $(( want / 1000 + 20 )) completed_is "$ns" 1 ||
+		{ rm -f "$out"; fail "no completed lifetime"; return 1; }
+	t_gone=$(now_ms)
+	wait $pid
+	rm -f "$out"
+	[ "$(st "$ns" entered)" -eq 1 ] || fail "entered $(st "$ns" entered), expected 1" || return 1
+	[ "$(st "$ns" current)" -eq 0 ] || fail "current $(st "$ns" current)" || return 1
+	[ "$(st "$ns" "left_$reason")" -eq 1 ] ||
+		{ ip netns exec "$ns" head -9 $PROC | sed 's/^/# /'; fail "not left_$reason"; return 1; }
+	check_invariant "$ns" || return 1
+	got=$(( $(st "$ns" lifetime_max_us) / 1000 ))
+	echo "# $reason: module ${got} ms, wall clock <= $(( t_gone - t_close )) ms, expected ${want} ms"
+	expect_ms "lifetime" "$got" "$want" "$TOL_MS" || return 1
+	[ "$got" -le $(( t_gone - t_close + 50 )) ] || fail "longer than the wall clock"
+}
+
+# observe_fw2 NS PORT TIMEOUT_S: ms from now until ss no longer shows the
+# client in FIN-WAIT-2 (it must be there at the start).
+observe_fw2() {
+	local t0
+	wait_until 5 fw2_present "$1" "$2" || { fail "never in FIN-WAIT-2"; return 1; }
+	t0=$(now_ms)
+	wait_until "$3" fw2_gone "$1" "$2" || { fail "still in FIN-WAIT-2"; return 1; }
+	echo $(( $(now_ms) - t0 ))
+}
+
+run_test() {
+	local name=$1 ns=fw-$$-$1 rc
+	shift
+	tests=$((tests + 1))
+	"$@" "$ns"
+	rc=$?
+	ip netns del "$ns" 2>/dev/null
+	case $rc in
+	0) echo "ok $tests $name" ;;
+	"$ksft_skip") echo "ok $tests $name # SKIP"; skipped=$((skipped + 1)) ;;
+	*) echo "not ok $tests $name"; failed=$((failed + 1)) ;;
+	esac
+}
+
+# 1. The seed experiment: the peer never closes, tcp_fin_timeout 3 s.
+t_stopped_peer() {
+	local fam
+	for fam in -4 -6 -m; do
+		setup_ns "$1$fam" 3 || return 1
+		echo "# family $fam"
+		one_lifetime "$1$fam" 5001 timeout 3000 $fam connect close sleep 4.5 || return 1
+		ip netns del "$1$fam"
+	done
+}
+
+# 2. The peer closes after 1 s.
+t_peer_fin() {
+	setup_ns "$1" 30 || return 1
+	one_lifetime "$1" 5002 peer_fin 1000 connect close sleep 1 peer-close sleep 0.5
+}
+
+# 3. The peer resets after 1 s.
+t_peer_reset() {
+	setup_ns "$1" 30 || return 1
+	one_lifetime "$1" 5003 reset 1000 connect close sleep 1 peer-reset sleep 0.5
+}
+
+# 4. The peer sends data after our close: our RST.
+t_data_after_close() {
+	setup_ns "$1" 30 || return 1
+	one_lifetime "$1" 5004 abort 1000 connect close sleep 1 peer-send sleep 0.5
+}
+
+# 5. TCP_LINGER2 < 0 aborts at once; TCP_LINGER2 = 2 overrides the sysctl.
+t_linger2() {
+	setup_ns "$1-neg" 30 || return 1
+	one_lifetime "$1-neg" 5005 abort 0 connect linger2 -1 close sleep 0.5 || return 1
+	setup_ns "$1-pos" 30 || return 1
+	one_lifetime "$1-pos" 5006 timeout 2000 connect linger2 2 close sleep 3.5
+}
+
+# 6. Half-closed: no timer applies while the socket is held, then close().
+t_half_close() {
+	local ns=$1 out
+	setup_ns "$ns" 1 || return 1
+	out=$(mktemp)
+	ip netns exec "$ns" "$fw_conn" -p 5007 connect shutdown sleep 3 close sleep 2.5 >"$out" &
+	wait_until 5 fw2_present "$ns" 5007 || { fail "not in FIN-WAIT-2"; return 1; }
+	sleep 2	# twice tcp_fin_timeout: it must still be there
+	[ "$(st "$ns" current)" -eq 1 ] || fail "current $(st "$ns" current), expected 1" || return 1
+	fw2_present "$ns" 5007 || fail "half-closed socket left FIN-WAIT-2" || return 1
+	wait
+	rm -f "$out"
+	[ "$(st "$ns" entered)" -eq 1 ] || fail "entered $(st "$ns" entered): the second tcp_set_state counted" || return 1
+	[ "$(st "$ns" left_timeout)" -eq 1 ] || fail "not a timeout" || return 1
+	# 3 s half-closed + 1 s after close()
+	expect_ms "lifetime" $(( $(st "$ns" lifetime_max_us) / 1000 )) 4000 "$TOL_MS" || return 1
+	check_invariant "$ns" || return 1
+
+	# Half-closed, data arrives and is left unread, then close(): abort.
+	setup_ns "$ns-unread" 30 || return 1
+	one_lifetime "$ns-unread" 5008 abort 1000 connect shutdown peer-send sleep 1 close sleep 0.5
+}
+
+# 7. tcp_fin_timeout > 60 s: the kernel keeps the full socket for
+# tmo - 60 s, then hands over to a timewait socket for tmo - 60 s again.
+t_two_phase() {
+	local ns=$1 seen got
+	setup_ns "$ns" 63 || return 1
+	ip netns exec "$ns" "$fw_conn" -p 5009 connect close sleep 9 >/dev/null &
+	seen=$(observe_fw2 "$ns" 5009 15) || return 1
+	wait_until 5 completed_is "$ns" 1 || fail "no completed lifetime" || return 1
+	got=$(( $(st "$ns" lifetime_max_us) / 1000 ))
+	echo "# fin_timeout 63 s: module ${got} ms, ss saw ${seen} ms"
+	[ "$(st "$ns" left_timeout)" -eq 1 ] || fail "not a timeout" || return 1
+	expect_ms "lifetime vs ss" "$got" "$seen" "$TOL_MS" || return 1
+	expect_ms "lifetime vs 2 x (63 - 60) s" "$got" 6000 $(( TOL_MS + 200 )) || return 1
+	wait
+}
+
+# 8. Two netns, different tcp_fin_timeout, at the same time: each sees only
+# its own connection and its own sysctl; a new netns starts at zero.
+t_netns_isolation() {
+	local a=$1-a b=$1-b c=$1-c
+	setup_ns "$a" 2 && setup_ns "$b" 4 || return 1
+	ip netns exec "$a" "$fw_conn" -p 5010 connect close sleep 3 >/dev/null &
+	ip netns exec "$b" "$fw_conn" -p 5010 connect close sleep 5 >/dev/null &
+	ip netns exec "$b" "$fw_conn" -p 5011 connect close sleep 5 >/dev/null &
+	wait
+	wait_until 5 completed_is "$a" 1 && wait_until 5 completed_is "$b" 2 ||
+		fail "completed a=$(st "$a" completed) b=$(st "$b" completed)" || return 1
+	[ "$(st "$a" fin_timeout_ms)" -eq 2000 ] && [ "$(st "$b" fin_timeout_ms)" -eq 4000 ] ||
+		fail "fin_timeout_ms" || return 1
+	[ "$(st "$a" entered)" -eq 1 ] && [ "$(st "$b" entered)" -eq 2 ] || fail "entered" || return 1
+	expect_ms "a lifetime" $(( $(st "$a" lifetime_max_us) / 1000 )) 2000 "$TOL_MS" || return 1
+	expect_ms "b lifetime" $(( $(st "$b" lifetime_min_us) / 1000 )) 4000 "$TOL_MS" || return 1
+	setup_ns "$c" 60 || return 1
+	[ "$(st "$c" entered)" -eq 0 ] && [ "$(st "$c" completed)" -eq 0 ] || fail "new netns not zero"
+}
+
+# 9. Churn from several processes while others read the file: the invariant
+# holds at every read and the counts are exact at the end.
+t_churn() {
+	local ns=$1 n=2500 procs=4 i reads=0 bad=0
+	setup_ns "$ns" 30 || return 1
+	# Room for every TIME-WAIT socket: the default (half the ehash size)
+	# is small on a small guest, and an overflow is rightly "other".
+	ip netns exec "$ns" sysctl -qw net.ipv4.tcp_max_tw_buckets=262144
+	for i in $(seq $procs); do
+		ip netns exec "$ns" "$fw_conn" -p $((5100 + i)) churn $n >/dev/null &
+	done
+	while [ "$(jobs -pr | wc -l)" -gt 0 ]; do
+		check_invariant "$ns" || bad=$((bad + 1))
+		reads=$((reads + 1))
+	done
+	wait
+	wait_until 10 completed_is "$ns" $((n * procs)) || fail "completed $(st "$ns" completed)" || return 1
+	echo "# $((n * procs)) connections, $reads reads during the churn, $bad broken"
+	[ $bad -eq 0 ] || fail "invariant broken on $bad reads" || return 1
+	[ "$(st "$ns" entered)" -eq $((n * procs)) ] || fail "entered $(st "$ns" entered)" || return 1
+	[ "$(st "$ns" left_peer_fin)" -eq $((n * procs)) ] || { dump "$ns"; fail "left_peer_fin"; return 1; }
+	[ "$(st "$ns" current)" -eq 0 ] || fail "current $(st "$ns" current)"
+}
+
+# 10. No room for a timewait socket (tcp_max_tw_buckets = 0): the
+# connection is simply gone; counted as other.
+t_tw_overflow() {
+	setup_ns "$1" 30 || return 1
+	ip netns exec "$1" sysctl -qw net.ipv4.tcp_max_tw_buckets=0
+	local out
+	out=$(mktemp)
+	ip netns exec "$1" "$fw_conn" -p 5011 connect close sleep 0.5 >"$out"
+	rm -f "$out"
+	wait_until 5 completed_is "$1" 1 || fail "no completed lifetime" || return 1
+	# The handoff can take the keepalive path on loopback (see README): then
+	# the timewait socket is only needed after tcp_fin_timeout. Accept both.
+	[ "$(st "$1" left_other)" -eq 1 ] || fail "not other" || return 1
+	check_invariant "$1"
+}
+
+# 11. reset: counters to zero, open connections kept (entered = current);
+# garbage and unprivileged writes refused and change nothing.
+t_reset() {
+	local ns=$1 before after
+	setup_ns "$ns" 30 || return 1
+	ip netns exec "$ns" "$fw_conn" -p 5012 connect close sleep 0.2 peer-close sleep 0.3 >/dev/null
+	ip netns exec "$ns" "$fw_conn" -p 5013 connect shutdown sleep 4 >/dev/null &
+	wait_until 5 completed_is "$ns" 1 && wait_until 5 fw2_present "$ns" 5013 || fail "setup" || return 1
+	before=$(ip netns exec "$ns" cat $PROC)
+	ip netns exec "$ns" sh -c "echo garbage > $PROC" 2>/dev/null && fail "garbage accepted" && return 1
+	ip netns exec "$ns" sh -c "printf 'reset\n\n' > $PROC" 2>/dev/null && fail "reset + junk accepted" && return 1
+	ip netns exec "$ns" su -s /bin/sh nobody -c "echo reset > $PROC" 2>/dev/null &&
+		fail "unprivileged reset accepted" && return 1
+	after=$(ip netns exec "$ns" cat $PROC)
+	[ "$before" = "$after" ] || fail "a refused write changed the stats" || return 1
+	ip netns exec "$ns" sh -c "echo reset > $PROC" || fail "reset refused" || return 1
+	[ "$(st "$ns" entered)" -eq 1 ] && [ "$(st "$ns" current)" -eq 1 ] &&
+		[ "$(st "$ns" completed)" -eq 0 ] && [ "$(st "$ns" lifetime_max_us)" -eq 0 ] ||
+		fail "after reset: $(ip netns exec "$ns" head -14 $PROC | tr '\n' ' ')" || return 1
+	wait
+	wait_until 5 completed_is "$ns" 1 || fail "kept connection not counted" || return 1
+	[ "$(st "$ns" left_peer_fin)" -eq 1 ] || fail "not peer_fin" || return 1
+	check_invariant "$ns"
+}
+
+tests_all="stopped_peer peer_fin peer_reset data_after_close linger2 half_close two_phase netns_isolation churn tw_overflow reset"
+selected=${FW_TESTS:-$tests_all}
+echo "TAP version 13"
+echo "1..$(wc -w <<<"$selected")"
+for t in $selected; do
+	run_test "$t" "t_$t"
+done
+echo "# $((tests - failed - skipped)) passed, $failed failed, $skipped skipped"
+[ $failed -eq 0 ]

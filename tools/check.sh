@@ -1,0 +1,142 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: install what is missing, build everything, run every suite:
+#   host     the selftest programs build with -Werror; versions agree
+#   distro   module (W=1, -Werror) + selftests in Debian's kernel
+#   debug    module + KUnit + selftests in the debug kernel (KASAN, lockdep,
+#            kmemleak scan at the end)
+#   dkms     dkms add/build/install in a private tree for the distro kernel
+# A guest that hangs, or whose kernel log holds a splat, fails its suite.
+# Ends with "N passed, N failed, N skipped".
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+vm=$top/tools/vm
+out=$top/build/check
+passed=0 failed=0 skipped=0
+
+note() { printf '\n== %s\n' "$*"; }
+pass() { passed=$((passed + 1)); echo "PASS: $*"; }
+failx() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+# count_tap FILE PREFIX: add a TAP stream's results ("ok", "not ok",
+# "# SKIP") whose lines start with PREFIX (indentation for KUnit subtests).
+count_tap() {
+	local p f s
+	p=$(grep -Ec "^$2ok [0-9]+ .*# SKIP" "$1")
+	f=$(grep -Ec "^$2not ok [0-9]+" "$1")
+	s=$(grep -Ec "^$2ok [0-9]+" "$1")
+	s=$((s - p))
+	passed=$((passed + s)) failed=$((failed + f)) skipped=$((skipped + p))
+	echo "-- $(basename "$1"): $s passed, $f failed, $p skipped"
+	grep -E "^$2not ok [0-9]+" "$1" | sed 's/^/FAIL: /'
+	grep -E "^$2ok [0-9]+ .*# SKIP" "$1" | sed 's/^/SKIP: /'
+}
+
+# build_module NAME KDIR: build the module out of the work tree for KDIR.
+build_module() {
+	local dir=$out/$1
+	rm -rf "$dir" && mkdir -p "$dir"
+	cp -a "$top/Kbuild" "$top/VERSION" "$top/module" "$dir/"
+	make -C "$2" M="$dir" W=1 KCFLAGS=-Werror modules >"$dir.build.log" 2>&1
+}
+
+mkdir -p "$out"
+note "dependencies"
+if "$vm/install-deps.sh"; then pass "dependencies installed"; else
+	failx "dependencies"; echo "0 passed, 1 failed"; exit 1; fi
+
+note "host"
+payload=$out/payload
+rm -rf "$payload" && mkdir -p "$payload"
+cp -a "$top/selftests" "$payload/"
+if make -s -C "$payload/selftests" all >"$out/selftests.build.log" 2>&1; then
+	pass "selftest programs build"
+else
+	failx "selftest programs build"; cat "$out/selftests.build.log"
+fi
+ver=$(cat "$top/VERSION")
+if grep -qx "PACKAGE_VERSION=\"$ver\"" "$top/dkms.conf" &&
+   grep -q "^finwait_stats $ver" "$top/README.md"; then
+	pass "VERSION, dkms.conf and README agree on $ver"
+else
+	failx "version $ver not the same in VERSION, dkms.conf and README.md"
+fi
+
+# The guest script: KUnit (when built), then the selftests.
+guest_script() {
+	cat <<'GUEST'
+set -u
+if [ -e /lib/modules/$(uname -r)/extra/finwait_stats_kunit.ko ]; then
+	modprobe finwait_stats_kunit
+	dmesg | sed -n 's/^\[[^]]*\] //; /KTAP version\|TAP version/,$p' |
+		sed 's/^/kunit: /'
+	rmmod finwait_stats_kunit
+fi
+cd /opt/finwait/selftests
+modprobe finwait_stats || { echo "not ok 1 modprobe finwait_stats"; exit 1; }
+./finwait_paths.sh
+rc=$?
+modprobe -r finwait_stats
+./finwait_lifecycle.sh || rc=1
+exit $rc
+GUEST
+}
+guest_script >"$out/guest.sh"
+
+run_kernel() {
+	local name=$1 kdir=$2 extra=$3 log=$out/$1.out
+	note "$name kernel"
+	if build_module "$name" "$kdir"; then
+		pass "$name: module builds (W=1, -Werror)"
+	else
+		failx "$name: module build"; tail -30 "$out/$name.build.log"; return
+	fi
+	# shellcheck disable=SC2086
+	"$vm/run.sh" --kernel "$name" --modules "$out/$name" --payload "$payload" \
+		--timeout 900 --log "$out/$name.console.log" $extra "$out/guest.sh" >"$log" 2>&1
+	local rc=$?
+	cat "$log"
+	count_tap "$log" ""
+	if grep -q '^kunit: ' "$log"; then
+		sed -n 's/^kunit: //p' "$log" >"$log.kunit"
+		count_tap "$log.kunit" "    "
+	elif [ "$name" = debug ]; then
+		failx "debug: KUnit did not run"
+	fi
+	case $rc in
+	0) pass "$name: guest run" ;;
+	124) failx "$name: guest hung or died" ;;
+	125) failx "$name: kernel splat (see $out/$name.console.log)" ;;
+	*) failx "$name: guest run exited $rc" ;;
+	esac
+	if grep -q '# SKIP' "$log"; then
+		failx "$name: a test skipped that must run here"
+	fi
+}
+
+# shellcheck source=tools/vm/kernels.sh
+. "$vm/kernels.sh"
+if fw_kernel distro; then
+	run_kernel distro "$KDIR" ""
+else
+	failx "distro kernel not found"
+fi
+note "debug kernel (built once, then cached)"
+if fw_kernel debug; then
+	run_kernel debug "$KDIR" --kmemleak
+else
+	failx "debug kernel build"
+fi
+
+note "dkms"
+if fw_kernel distro && "$top/tools/dkms-check.sh" "$KREL" >"$out/dkms.log" 2>&1; then
+	pass "dkms add/build/install/remove for $KREL"
+else
+	failx "dkms (see $out/dkms.log)"; tail -20 "$out/dkms.log"
+fi
+
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
