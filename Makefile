@@ -45,6 +45,15 @@ demo: deps
 check:
 	tools/check.sh
 
+# Kernel style and static checks, with the kernel's own tools.
+KSRC ?= $(shell tools/vm/ksrc.sh)
+style:
+	$(KSRC)/scripts/checkpatch.pl --strict --no-tree --terse --show-types \
+		-f module/*.[ch] module/tests/*.c
+
+sparse:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 CF=-Wsparse-error modules
+
 dkms-install:
 	dkms add .
 	dkms install finwait_stats/$(VERSION)
@@ -53,4 +62,4 @@ dkms-uninstall:
 	dkms remove finwait_stats/$(VERSION) --all
 
 .PHONY: all module selftests clean install load unload deps demo check \
-	dkms-install dkms-uninstall
+	style sparse dkms-install dkms-uninstall

@@ -6,7 +6,6 @@
 #ifndef _FINWAIT_COMPAT_H
 #define _FINWAIT_COMPAT_H
 
-#include <linux/version.h>
 #include <linux/kprobes.h>
 #include <linux/jiffies.h>
 #include <net/net_namespace.h>
@@ -33,6 +32,7 @@ static inline unsigned long fw_arg_x86_64(struct pt_regs *regs, unsigned int n)
 	}
 	return 0;
 }
+
 #define FW_ARG(regs, n)	fw_arg_x86_64((regs), (n))
 #else
 #error "finwait_stats needs regs_get_kernel_argument() on this architecture"
@@ -40,9 +40,10 @@ static inline unsigned long fw_arg_x86_64(struct pt_regs *regs, unsigned int n)
 
 /*
  * The function that hashes the new timewait socket in place of the full
- * one; it sees both. Renamed (and given the timeout) in 6.11.
+ * one; it sees both. Renamed (and given the timeout) in 6.11; Kbuild probes
+ * the target tree's header for the new name.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+#ifdef FW_HAVE_HASHDANCE_SCHEDULE
 #define FW_SYM_HASHDANCE	"inet_twsk_hashdance_schedule"
 #else
 #define FW_SYM_HASHDANCE	"inet_twsk_hashdance"

@@ -9,8 +9,8 @@
 
 #include "finwait_stats.h"
 
-#define FW_MAX_TRACKED_DEFAULT	(1U << 18)
-#define FW_MAX_TRACKED_LIMIT	(1U << 24)
+#define FW_MAX_TRACKED_DEFAULT	262144
+#define FW_MAX_TRACKED_LIMIT	16777216
 
 static unsigned int max_tracked = FW_MAX_TRACKED_DEFAULT;
 

@@ -64,8 +64,28 @@ else
 	failx "version $ver not the same in VERSION, dkms.conf and README.md"
 fi
 
-# The guest script: KUnit (when built), then the selftests.
+# shellcheck source=tools/vm/kernels.sh
+. "$vm/kernels.sh"
+if fw_kernel distro; then
+	if make -s -C "$top" style >"$out/style.log" 2>&1 && [ ! -s "$out/style.log" ]; then
+		pass "checkpatch --strict clean"
+	else
+		failx "checkpatch --strict"; cat "$out/style.log"
+	fi
+	rm -rf "$out/sparse" && mkdir -p "$out/sparse"
+	cp -a "$top/Kbuild" "$top/VERSION" "$top/module" "$out/sparse/"
+	if make -C "$KDIR" M="$out/sparse" C=2 CF=-Wsparse-error modules >"$out/sparse.log" 2>&1 &&
+	   ! grep -E 'warning|error' "$out/sparse.log"; then
+		pass "sparse (C=2) clean"
+	else
+		failx "sparse"; grep -E 'warning|error' "$out/sparse.log"
+	fi
+fi
+
+# The guest script: KUnit (when built), then the selftests. $1: connections
+# for the churn case (the KASAN + lockdep guest is ~30 times slower).
 guest_script() {
+	echo "export FW_CHURN=$1"
 	cat <<'GUEST'
 set -u
 if [ -e /lib/modules/$(uname -r)/extra/finwait_stats_kunit.ko ]; then
@@ -83,10 +103,9 @@ modprobe -r finwait_stats
 exit $rc
 GUEST
 }
-guest_script >"$out/guest.sh"
-
 run_kernel() {
 	local name=$1 kdir=$2 extra=$3 log=$out/$1.out
+	guest_script "$4" >"$out/$name.guest.sh"
 	note "$name kernel"
 	if build_module "$name" "$kdir"; then
 		pass "$name: module builds (W=1, -Werror)"
@@ -95,7 +114,7 @@ run_kernel() {
 	fi
 	# shellcheck disable=SC2086
 	"$vm/run.sh" --kernel "$name" --modules "$out/$name" --payload "$payload" \
-		--timeout 900 --log "$out/$name.console.log" $extra "$out/guest.sh" >"$log" 2>&1
+		--timeout 900 --log "$out/$name.console.log" $extra "$out/$name.guest.sh" >"$log" 2>&1
 	local rc=$?
 	cat "$log"
 	count_tap "$log" ""
@@ -116,16 +135,14 @@ run_kernel() {
 	fi
 }
 
-# shellcheck source=tools/vm/kernels.sh
-. "$vm/kernels.sh"
 if fw_kernel distro; then
-	run_kernel distro "$KDIR" ""
+	run_kernel distro "$KDIR" "" 10000
 else
 	failx "distro kernel not found"
 fi
 note "debug kernel (built once, then cached)"
 if fw_kernel debug; then
-	run_kernel debug "$KDIR" --kmemleak
+	run_kernel debug "$KDIR" --kmemleak 2000
 else
 	failx "debug kernel build"
 fi

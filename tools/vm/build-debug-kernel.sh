@@ -12,13 +12,11 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${FINWAIT_CACHE:-/var/cache/finwait_stats}
-tarball=/usr/src/linux-source-6.1.tar.xz
 frag=$here/debug.config
 
-[ -r "$tarball" ] || { echo "build-debug-kernel: $tarball missing (package linux-source-6.1)" >&2; exit 1; }
+src=$("$here/ksrc.sh")
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
 key=$( (echo "$srcver"; cat "$frag") | sha256sum | cut -c1-16)
-src=$cache/linux-source-$srcver
 out=$cache/debug-$key
 
 mkdir -p "$cache"
@@ -32,14 +30,6 @@ fi
 
 log=$cache/debug-$key.log
 echo "build-debug-kernel: building $out (log: $log)" >&2
-if [ ! -f "$src/.done" ]; then
-	rm -rf "$src" "$src.tmp"
-	mkdir -p "$src.tmp"
-	tar -xf "$tarball" -C "$src.tmp" --strip-components=1
-	touch "$src.tmp/.done"
-	mv "$src.tmp" "$src"
-fi
-
 rm -rf "$out"
 mkdir -p "$out"
 {

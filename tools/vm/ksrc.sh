@@ -1,0 +1,24 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Print the directory of Debian's linux-source-6.1, extracted once into the
+# cache (FINWAIT_CACHE, default /var/cache/finwait_stats). Used for the debug
+# kernel, checkpatch.pl and kselftest_harness.h; nothing of it is copied
+# into this repository.
+set -euo pipefail
+cache=${FINWAIT_CACHE:-/var/cache/finwait_stats}
+tarball=/usr/src/linux-source-6.1.tar.xz
+[ -r "$tarball" ] || { echo "ksrc: $tarball missing (package linux-source-6.1)" >&2; exit 1; }
+srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
+src=$cache/linux-source-$srcver
+mkdir -p "$cache"
+exec 8>"$cache/.src.lock"
+flock 8
+if [ ! -f "$src/.done" ]; then
+	rm -rf "$src" "$src.tmp"
+	mkdir -p "$src.tmp"
+	tar -xf "$tarball" -C "$src.tmp" --strip-components=1
+	touch "$src.tmp/.done"
+	mv "$src.tmp" "$src"
+fi
+echo "$src"
