@@ -42,10 +42,12 @@ populate() {
 	ip netns exec "$1" "$fw_conn" -p 6005 churn 100000 >/dev/null 2>&1 &
 }
 
+# wait_fw2 NS N: N of the held connections (ports 6001-6004) in FIN-WAIT-2.
 wait_fw2() {
 	local i
 	for i in $(seq 100); do
-		[ "$(ip netns exec "$1" ss -Htn state fin-wait-2 | wc -l)" -ge "$2" ] && return 0
+		[ "$(ip netns exec "$1" ss -Htn state fin-wait-2 \
+			'( dport >= :6001 and dport <= :6004 )' | wc -l)" -ge "$2" ] && return 0
 		sleep 0.1
 	done
 	return 1

@@ -6,7 +6,8 @@
 #   distro   module (W=1, -Werror) + selftests in Debian's kernel
 #   debug    module + KUnit + selftests in the debug kernel (KASAN, lockdep,
 #            kmemleak scan at the end)
-#   dkms     dkms add/build/install in a private tree for the distro kernel
+#   dkms     dkms add/build/install/remove in a private tree for the distro
+#            kernel; the distro guest modprobes that DKMS-built module
 # A guest that hangs, or whose kernel log holds a splat, fails its suite.
 # Ends with "N passed, N failed, N skipped".
 set -uo pipefail
@@ -51,7 +52,7 @@ note "host"
 payload=$out/payload
 rm -rf "$payload" && mkdir -p "$payload"
 cp -a "$top/selftests" "$payload/"
-if make -s -C "$payload/selftests" all >"$out/selftests.build.log" 2>&1; then
+if make -s -C "$payload/selftests" KSRC="$("$vm/ksrc.sh")" all >"$out/selftests.build.log" 2>&1; then
 	pass "selftest programs build"
 else
 	failx "selftest programs build"; cat "$out/selftests.build.log"
@@ -98,24 +99,37 @@ cd /opt/finwait/selftests
 modprobe finwait_stats || { echo "not ok 1 modprobe finwait_stats"; exit 1; }
 ./finwait_paths.sh
 rc=$?
+./finwait_harness || rc=1
 modprobe -r finwait_stats
 ./finwait_lifecycle.sh || rc=1
 exit $rc
 GUEST
 }
-run_kernel() {
-	local name=$1 kdir=$2 extra=$3 log=$out/$1.out
+# guest_run NAME KDIR EXTRA CHURN [MODDIR]: build the module for KDIR (W=1,
+# -Werror), boot NAME with the modules of MODDIR (default: that build), run
+# the guest script; output in $out/NAME.out, status in NAME.rc.
+guest_run() {
+	local name=$1 kdir=$2 extra=$3 mods=${5:-$out/$1}
 	guest_script "$4" >"$out/$name.guest.sh"
-	note "$name kernel"
-	if build_module "$name" "$kdir"; then
-		pass "$name: module builds (W=1, -Werror)"
-	else
-		failx "$name: module build"; tail -30 "$out/$name.build.log"; return
+	if ! build_module "$name" "$kdir"; then
+		echo build >"$out/$name.rc"
+		return
 	fi
 	# shellcheck disable=SC2086
-	"$vm/run.sh" --kernel "$name" --modules "$out/$name" --payload "$payload" \
-		--timeout 900 --log "$out/$name.console.log" $extra "$out/$name.guest.sh" >"$log" 2>&1
-	local rc=$?
+	"$vm/run.sh" --kernel "$name" --modules "$mods" --payload "$payload" \
+		--timeout 900 --log "$out/$name.console.log" $extra "$out/$name.guest.sh" \
+		>"$out/$name.out" 2>&1
+	echo $? >"$out/$name.rc"
+}
+
+report() {
+	local name=$1 log=$out/$1.out rc
+	note "$name kernel"
+	rc=$(cat "$out/$name.rc" 2>/dev/null)
+	if [ "$rc" = build ]; then
+		failx "$name: module build"; tail -30 "$out/$name.build.log"; return
+	fi
+	pass "$name: module builds (W=1, -Werror)"
 	cat "$log"
 	count_tap "$log" ""
 	if grep -q '^kunit: ' "$log"; then
@@ -135,24 +149,42 @@ run_kernel() {
 	fi
 }
 
-if fw_kernel distro; then
-	run_kernel distro "$KDIR" "" 10000
-else
-	failx "distro kernel not found"
-fi
+# The debug kernel is built first if it is not cached (no guest runs then:
+# the tests measure time). The DKMS round trip builds and installs the
+# module for the distro kernel in a private tree; the distro guest boots
+# with that installed module and loads it with modprobe.
 note "debug kernel (built once, then cached)"
+rm -f "$out"/*.rc
 if fw_kernel debug; then
-	run_kernel debug "$KDIR" --kmemleak 2000
+	pass "debug kernel $KREL"
+	debug_kdir=$KDIR
 else
 	failx "debug kernel build"
+	echo nokernel >"$out/debug.rc"
 fi
-
 note "dkms"
-if fw_kernel distro && "$top/tools/dkms-check.sh" "$KREL" >"$out/dkms.log" 2>&1; then
+rm -rf "$out/dkms" && mkdir -p "$out/dkms"
+if fw_kernel distro && "$top/tools/dkms-check.sh" "$KREL" "$out/dkms" >"$out/dkms.log" 2>&1; then
 	pass "dkms add/build/install/remove for $KREL"
+	distro_kdir=$KDIR
 else
 	failx "dkms (see $out/dkms.log)"; tail -20 "$out/dkms.log"
+	echo nokernel >"$out/distro.rc"
 fi
+
+# The two guests run at the same time (single-threaded TCG: one host core
+# each).
+note "guests"
+[ -e "$out/distro.rc" ] || guest_run distro "$distro_kdir" "" 10000 "$out/dkms" &
+[ -e "$out/debug.rc" ] || guest_run debug "$debug_kdir" --kmemleak 2000 "" &
+wait
+for k in distro debug; do
+	if [ "$(cat "$out/$k.rc")" = nokernel ]; then
+		failx "$k guest not run"
+	else
+		report "$k"
+	fi
+done
 
 echo
 echo "$passed passed, $failed failed, $skipped skipped"
