@@ -8,6 +8,7 @@
 
 #include <linux/kprobes.h>
 #include <linux/jiffies.h>
+#include <linux/tcp.h>
 #include <net/net_namespace.h>
 
 #if !IS_ENABLED(CONFIG_KPROBES)
@@ -47,6 +48,19 @@ static inline unsigned long fw_arg_x86_64(struct pt_regs *regs, unsigned int n)
 #define FW_SYM_HASHDANCE	"inet_twsk_hashdance_schedule"
 #else
 #define FW_SYM_HASHDANCE	"inet_twsk_hashdance"
+#endif
+
+/*
+ * Whether tcp_reset() saw an RST segment (reset) or data after close
+ * (abort). Before 5.11 tcp_reset() has no skb argument: every call counts
+ * as a reset there.
+ */
+#ifdef FW_HAVE_TCP_RESET_SKB
+#define FW_RESET_SKB_IS_RST(regs) \
+	({ struct sk_buff *__skb = (void *)FW_ARG(regs, 1); \
+	   __skb && tcp_hdr(__skb)->rst; })
+#else
+#define FW_RESET_SKB_IS_RST(regs)	true
 #endif
 
 /* net.ipv4.tcp_fin_timeout is per netns (since 4.15), in jiffies. */

@@ -144,10 +144,9 @@ static int fw_tw_kill(struct kprobe *p, struct pt_regs *regs)
 static int fw_reset(struct kprobe *p, struct pt_regs *regs)
 {
 	struct sock *sk = fw_arg_ptr(regs, 0);
-	struct sk_buff *skb = fw_arg_ptr(regs, 1);
 
 	if (READ_ONCE(sk->sk_state) == TCP_FIN_WAIT2)
-		fw_track_leave(sk, fw_classify_reset(skb && tcp_hdr(skb)->rst),
+		fw_track_leave(sk, fw_classify_reset(FW_RESET_SKB_IS_RST(regs)),
 			       ktime_get_ns());
 	return 0;
 }

@@ -59,7 +59,11 @@ modprobe -r finwait_stats 2>/dev/null
 modprobe finwait_stats || fail 1 "modprobe"
 populate $a && populate $b || fail 1 "setup"
 wait_fw2 $a 4 && wait_fw2 $b 4 || fail 1 "connections not in FIN-WAIT-2"
-[ "$(st $a current)" -ge 4 ] || fail 1 "current $(st $a current) < 4"
+if [ "$(st $a current)" -lt 4 ]; then
+	ip netns exec $a ss -tnoe state fin-wait-2 '( dport >= :6001 and dport <= :6004 )' | sed 's/^/# /'
+	ip netns exec $a head -15 $PROC | sed 's/^/# /'
+	fail 1 "current $(st $a current) < 4"
+fi
 ip netns del $b
 sleep 1
 echo "ok 1 netns deleted with connections in FIN-WAIT-2"

@@ -24,6 +24,7 @@ fw_conn=$here/fw_conn
 TOL_MS=${TOL_MS:-400}
 PROC=/proc/net/finwait_stats
 namespaces=()
+declare -A holder	# netns -> pid of a process in it, to read its /proc/PID/net
 tests=0 failed=0 skipped=0
 
 [ "$(id -u)" -eq 0 ] || { echo "# SKIP: must run as root"; exit $ksft_skip; }
@@ -35,22 +36,47 @@ ip netns del fw-probe-$$
 cleanup() {
 	local ns pid
 	for pid in $(jobs -p); do kill -KILL "$pid" 2>/dev/null; done
+	for ns in "${namespaces[@]}"; do del_ns "$ns"; done
 	wait 2>/dev/null
-	for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null; done
 }
 trap cleanup EXIT
 
-# setup_ns NAME FIN_TIMEOUT_S: a fresh netns with lo up.
+# setup_ns NAME FIN_TIMEOUT_S: a fresh netns with lo up, and a process
+# sleeping in it whose /proc/PID/net is that netns's /proc/net.
 setup_ns() {
 	ip netns add "$1" || return 1
 	namespaces+=("$1")
 	ip -n "$1" link set lo up
 	ip netns exec "$1" sysctl -qw net.ipv4.tcp_fin_timeout="$2"
+	# Not a job of ours: "wait" and "jobs" must not see it.
+	holder[$1]=$(ip netns exec "$1" sleep 100000 >/dev/null 2>&1 & echo $!)
+	wait_until 5 in_other_netns "${holder[$1]}"
 }
+
+# in_other_netns PID: PID has entered a netns other than ours.
+in_other_netns() {
+	[ "$(readlink "/proc/$1/ns/net")" != "$(readlink /proc/self/ns/net)" ]
+}
+
+# del_ns NS: delete a netns made by setup_ns (its holder keeps it alive).
+del_ns() {
+	[ -n "${holder[$1]:-}" ] && kill -KILL "${holder[$1]}" 2>/dev/null
+	unset "holder[$1]"
+	ip netns del "$1" 2>/dev/null
+}
+
+# stats_file NS: the netns's stats file, read without spawning a process
+# (the debug guest is slow at that).
+stats_file() { echo "/proc/${holder[$1]}/net/finwait_stats"; }
 
 # st NS NAME: one value of the netns's stats file.
 st() {
-	ip netns exec "$1" awk -v k="$2" '$1 == k { print $2; f = 1 } END { exit !f }' $PROC
+	local k v
+	while read -r k v; do
+		[ "$k" = "$2" ] && { echo "$v"; return 0; }
+	done <"$(stats_file "$1")"
+	echo "st: no $2 in $1" >&2
+	return 1
 }
 
 # now_ms: wall clock in ms, as fw_conn's stamps.
@@ -74,21 +100,17 @@ fw2_present() { [ "$(fw2_count "$1" "$2")" -gt 0 ]; }
 completed_is() { [ "$(st "$1" completed)" -eq "$2" ]; }
 
 fail() { echo "# FAIL: $*"; return 1; }
-dump() { ip netns exec "$1" head -15 $PROC | tr '\n' ' ' | sed 's/^/# /'; echo; }
+dump() { head -15 "$(stats_file "$1")" | tr '\n' ' ' | sed 's/^/# /'; echo; }
 
-# check_invariant NS: entered == current + left_* + untracked.
+# check_invariant NS: entered == current + left_* + untracked, on one read.
 check_invariant() {
-	ip netns exec "$1" awk '
-		{ v[$1] = $2 }
-		END {
-			left = v["left_peer_fin"] + v["left_timeout"] + v["left_reset"] + \
-			       v["left_abort"] + v["left_other"]
-			if (v["entered"] != v["current"] + left + v["untracked"]) {
-				printf "# invariant broken: entered %d current %d left %d untracked %d\n",
-				       v["entered"], v["current"], left, v["untracked"]
-				exit 1
-			}
-		}' $PROC
+	local k v left
+	local -A s
+	while read -r k v; do s[$k]=$v; done <"$(stats_file "$1")"
+	left=$(( s[left_peer_fin] + s[left_timeout] + s[left_reset] + s[left_abort] + s[left_other] ))
+	[ "${s[entered]}" -eq $(( s[current] + left + s[untracked] )) ] && return 0
+	echo "# invariant broken: entered ${s[entered]} current ${s[current]} left $left untracked ${s[untracked]}"
+	return 1
 }
 
 # expect_ms WHAT GOT WANT TOL
@@ -118,7 +140,7 @@ one_lifetime() {
 	[ "$(st "$ns" entered)" -eq 1 ] || fail "entered $(st "$ns" entered), expected 1" || return 1
 	[ "$(st "$ns" current)" -eq 0 ] || fail "current $(st "$ns" current)" || return 1
 	[ "$(st "$ns" "left_$reason")" -eq 1 ] ||
-		{ ip netns exec "$ns" head -9 $PROC | sed 's/^/# /'; fail "not left_$reason"; return 1; }
+		{ dump "$ns"; fail "not left_$reason"; return 1; }
 	check_invariant "$ns" || return 1
 	got=$(( $(st "$ns" lifetime_max_us) / 1000 ))
 	echo "# $reason: module ${got} ms, wall clock <= $(( t_gone - t_close )) ms, expected ${want} ms"
@@ -128,20 +150,21 @@ one_lifetime() {
 
 # watch_fw2 NS PORT TIMEOUT_S: poll ss until the module has a completed
 # lifetime and ss no longer shows the client in FIN-WAIT-2. Sets t_seen (the
-# last poll that showed it) and t_gone (the first poll after that which did
-# not): the connection really left in between. A poll that misses the socket
-# and a later one that sees it again (a dump racing the handoff) is harmless.
+# start of the last poll that showed it) and t_end (the end of the poll that
+# found both): the connection left in between. (A slow poll can miss the
+# socket during the timewait handoff, so an absent socket alone proves
+# nothing.)
 watch_fw2() {
 	local deadline=$(( $(now_ms) + $3 * 1000 )) t
-	t_seen=0 t_gone=0
+	t_seen=0 t_end=0
 	while :; do
 		t=$(now_ms)
 		if fw2_present "$1" "$2"; then
-			t_seen=$t t_gone=0
-		elif [ "$t_seen" -gt 0 ] && [ "$t_gone" -eq 0 ]; then
-			t_gone=$t
+			t_seen=$t
+		elif [ "$t_seen" -gt 0 ] && completed_is "$1" 1; then
+			t_end=$(now_ms)
+			return 0
 		fi
-		[ "$t_gone" -gt 0 ] && completed_is "$1" 1 && return 0
 		[ "$t" -lt $deadline ] || { fail "FIN-WAIT-2 not seen, or not left"; return 1; }
 		sleep 0.05
 	done
@@ -153,14 +176,14 @@ expect_between() {
 }
 
 run_test() {
-	local name=$1 ns=fw-$$-$1 rc t0
+	local name=$1 ns=fw-$$-$1 rc t0 n
 	shift
 	tests=$((tests + 1))
 	t0=$(now_ms)
 	"$@" "$ns"
 	rc=$?
 	echo "# $name: $(( $(now_ms) - t0 )) ms"
-	ip netns del "$ns" 2>/dev/null
+	for n in "${!holder[@]}"; do del_ns "$n"; done
 	case $rc in
 	0) echo "ok $tests $name" ;;
 	"$ksft_skip") echo "ok $tests $name # SKIP"; skipped=$((skipped + 1)) ;;
@@ -175,7 +198,7 @@ t_stopped_peer() {
 		setup_ns "$1$fam" 3 || return 1
 		echo "# family $fam"
 		one_lifetime "$1$fam" 5001 timeout 3000 $fam connect close sleep 4.5 || return 1
-		ip netns del "$1$fam"
+		del_ns "$1$fam"
 	done
 }
 
@@ -246,9 +269,9 @@ t_two_phase() {
 	rm -f "$out"
 	wait_until 5 completed_is "$ns" 1 || fail "no completed lifetime" || return 1
 	got=$(( $(st "$ns" lifetime_max_us) / 1000 ))
-	echo "# fin_timeout 63 s: module ${got} ms, ss: left between $((t_seen - t_close)) and $((t_gone - t_close)) ms"
+	echo "# fin_timeout 63 s: module ${got} ms, ss: left between $((t_seen - t_close)) and $((t_end - t_close)) ms"
 	[ "$(st "$ns" left_timeout)" -eq 1 ] || fail "not a timeout" || return 1
-	expect_between "lifetime vs ss" "$got" $((t_seen - t_close - 100)) $((t_gone - t_close + 100)) || return 1
+	expect_between "lifetime vs ss" "$got" $((t_seen - t_close - 100)) $((t_end - t_close + 100)) || return 1
 	expect_ms "lifetime vs 2 x (63 - 60) s" "$got" 6000 "$TOL_MS" || return 1
 	wait
 }
@@ -324,17 +347,17 @@ t_reset() {
 	ip netns exec "$ns" "$fw_conn" -p 5013 connect shutdown sleep 600 >/dev/null &
 	pid=$!
 	wait_until 5 completed_is "$ns" 1 && wait_until 5 fw2_present "$ns" 5013 || fail "setup" || return 1
-	before=$(ip netns exec "$ns" cat $PROC)
+	before=$(<"$(stats_file "$ns")")
 	ip netns exec "$ns" sh -c "echo garbage > $PROC" 2>/dev/null && fail "garbage accepted" && return 1
 	ip netns exec "$ns" sh -c "printf 'reset\n\n' > $PROC" 2>/dev/null && fail "reset + junk accepted" && return 1
 	ip netns exec "$ns" su -s /bin/sh nobody -c "echo reset > $PROC" 2>/dev/null &&
 		fail "unprivileged reset accepted" && return 1
-	after=$(ip netns exec "$ns" cat $PROC)
+	after=$(<"$(stats_file "$ns")")
 	[ "$before" = "$after" ] || fail "a refused write changed the stats" || return 1
 	ip netns exec "$ns" sh -c "echo reset > $PROC" || fail "reset refused" || return 1
 	[ "$(st "$ns" entered)" -eq 1 ] && [ "$(st "$ns" current)" -eq 1 ] &&
 		[ "$(st "$ns" completed)" -eq 0 ] && [ "$(st "$ns" lifetime_max_us)" -eq 0 ] ||
-		fail "after reset: $(ip netns exec "$ns" head -14 $PROC | tr '\n' ' ')" || return 1
+		{ dump "$ns"; fail "after reset"; return 1; }
 	kill "$pid"
 	wait
 	wait_until 5 completed_is "$ns" 1 || fail "kept connection not counted" || return 1
