@@ -69,12 +69,17 @@ del_ns() {
 # (the debug guest is slow at that).
 stats_file() { echo "/proc/${holder[$1]}/net/finwait_stats"; }
 
+# read_stats NS: the whole stats file in one pass of read() calls. (bash's
+# "read" seeks back after each line, and a seek makes seq_file show the
+# file anew: lines from different moments.)
+read_stats() { local f; f=$(<"$(stats_file "$1")") && echo "$f"; }
+
 # st NS NAME: one value of the netns's stats file.
 st() {
 	local k v
 	while read -r k v; do
 		[ "$k" = "$2" ] && { echo "$v"; return 0; }
-	done <"$(stats_file "$1")"
+	done <<<"$(read_stats "$1")"
 	echo "st: no $2 in $1" >&2
 	return 1
 }
@@ -100,13 +105,13 @@ fw2_present() { [ "$(fw2_count "$1" "$2")" -gt 0 ]; }
 completed_is() { [ "$(st "$1" completed)" -eq "$2" ]; }
 
 fail() { echo "# FAIL: $*"; return 1; }
-dump() { head -15 "$(stats_file "$1")" | tr '\n' ' ' | sed 's/^/# /'; echo; }
+dump() { read_stats "$1" | head -15 | tr '\n' ' ' | sed 's/^/# /'; echo; }
 
 # check_invariant NS: entered == current + left_* + untracked, on one read.
 check_invariant() {
 	local k v left
 	local -A s
-	while read -r k v; do s[$k]=$v; done <"$(stats_file "$1")"
+	while read -r k v; do s[$k]=$v; done <<<"$(read_stats "$1")"
 	left=$(( s[left_peer_fin] + s[left_timeout] + s[left_reset] + s[left_abort] + s[left_other] ))
 	[ "${s[entered]}" -eq $(( s[current] + left + s[untracked] )) ] && return 0
 	echo "# invariant broken: entered ${s[entered]} current ${s[current]} left $left untracked ${s[untracked]}"
@@ -293,7 +298,35 @@ t_netns_isolation() {
 	expect_ms "a lifetime" $(( $(st "$a" lifetime_max_us) / 1000 )) 2000 "$TOL_MS" || return 1
 	expect_ms "b lifetime" $(( $(st "$b" lifetime_min_us) / 1000 )) 4000 "$TOL_MS" || return 1
 	setup_ns "$c" 60 || return 1
-	[ "$(st "$c" entered)" -eq 0 ] && [ "$(st "$c" completed)" -eq 0 ] || fail "new netns not zero"
+	[ "$(st "$c" entered)" -eq 0 ] && [ "$(st "$c" completed)" -eq 0 ] || fail "new netns not zero" || return 1
+	t_veth "$1"
+}
+
+# Over a veth pair between two netns of ours: the client's FIN-WAIT-2 is
+# counted in the client's netns, with the client's tcp_fin_timeout, and
+# nothing in the server's.
+#
+#   fw-$$-netns_isolation-vc            fw-$$-netns_isolation-vs
+#   fw_conn dial, close  veth 10.199.0.1 <-> 10.199.0.2  fw_conn listen, accept
+#   tcp_fin_timeout 2                                    tcp_fin_timeout 5
+t_veth() {
+	local c=$1-vc s=$1-vs out
+	setup_ns "$c" 2 && setup_ns "$s" 5 || return 1
+	ip link add fwv-$$-c netns "$c" type veth peer name fwv-$$-s netns "$s" || return 1
+	ip -n "$c" addr add 10.199.0.1/30 dev fwv-$$-c
+	ip -n "$s" addr add 10.199.0.2/30 dev fwv-$$-s
+	ip -n "$c" link set fwv-$$-c up
+	ip -n "$s" link set fwv-$$-s up
+	out=$(mktemp)
+	ip netns exec "$s" "$fw_conn" -p 5020 -a 10.199.0.2 listen accept sleep 6 >"$out" &
+	wait_until 5 grep -q '^listen ' "$out" || { rm -f "$out"; fail "no listener"; return 1; }
+	ip netns exec "$c" "$fw_conn" -p 5020 -a 10.199.0.2 dial close >/dev/null ||
+		{ rm -f "$out"; fail "dial over veth"; return 1; }
+	rm -f "$out"
+	wait_until 8 completed_is "$c" 1 || fail "no lifetime in the client netns" || return 1
+	[ "$(st "$c" left_timeout)" -eq 1 ] || fail "not a timeout" || return 1
+	expect_ms "veth lifetime" $(( $(st "$c" lifetime_max_us) / 1000 )) 2000 "$TOL_MS" || return 1
+	[ "$(st "$s" entered)" -eq 0 ] || fail "server netns counted $(st "$s" entered)"
 }
 
 # 9. Churn from several processes while others read the file: the invariant
@@ -347,12 +380,12 @@ t_reset() {
 	ip netns exec "$ns" "$fw_conn" -p 5013 connect shutdown sleep 600 >/dev/null &
 	pid=$!
 	wait_until 5 completed_is "$ns" 1 && wait_until 5 fw2_present "$ns" 5013 || fail "setup" || return 1
-	before=$(<"$(stats_file "$ns")")
+	before=$(read_stats "$ns")
 	ip netns exec "$ns" sh -c "echo garbage > $PROC" 2>/dev/null && fail "garbage accepted" && return 1
 	ip netns exec "$ns" sh -c "printf 'reset\n\n' > $PROC" 2>/dev/null && fail "reset + junk accepted" && return 1
 	ip netns exec "$ns" su -s /bin/sh nobody -c "echo reset > $PROC" 2>/dev/null &&
 		fail "unprivileged reset accepted" && return 1
-	after=$(<"$(stats_file "$ns")")
+	after=$(read_stats "$ns")
 	[ "$before" = "$after" ] || fail "a refused write changed the stats" || return 1
 	ip netns exec "$ns" sh -c "echo reset > $PROC" || fail "reset refused" || return 1
 	[ "$(st "$ns" entered)" -eq 1 ] && [ "$(st "$ns" current)" -eq 1 ] &&

@@ -6,9 +6,13 @@
  * in this same process that never calls close() unless told to: for the
  * kernel that is exactly a stopped peer.
  *
- *   fw_conn [-4|-6|-m] [-p PORT] STEP...
+ *   fw_conn [-4|-6|-m] [-p PORT] [-a ADDR] STEP...
  *
+ *   -a ADDR        the server's address (default loopback), for listen and dial
  *   connect        listen, connect, accept
+ *   listen         listen only (a server in another netns)
+ *   accept         accept one connection and hold it
+ *   dial           connect only (the client of a server in another netns)
  *   linger2 N      TCP_LINGER2 = N on the client (seconds, may be negative)
  *   unread         the server sends a byte the client never reads
  *   shutdown       client shutdown(SHUT_WR)
@@ -34,6 +38,7 @@
 #include <unistd.h>
 
 static int family = AF_INET, mapped, port = 5000;
+static const char *server_addr;
 static int lfd = -1, cfd = -1, sfd = -1;
 
 static void die(const char *what)
@@ -60,13 +65,18 @@ static socklen_t addr(struct sockaddr_storage *ss, int server)
 		a->sin_family = AF_INET;
 		a->sin_port = htons(port);
 		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (server_addr && inet_pton(AF_INET, server_addr, &a->sin_addr) != 1)
+			die("bad -a address");
 		return sizeof(*a);
 	}
 	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
 
 	a6->sin6_family = AF_INET6;
 	a6->sin6_port = htons(port);
-	if (mapped && !server)
+	if (server_addr) {
+		if (inet_pton(AF_INET6, server_addr, &a6->sin6_addr) != 1)
+			die("bad -a address");
+	} else if (mapped && !server)
 		inet_pton(AF_INET6, "::ffff:127.0.0.1", &a6->sin6_addr);
 	else if (mapped)
 		a6->sin6_addr = in6addr_any;
@@ -89,7 +99,7 @@ static void do_listen(void)
 		die("bind/listen");
 }
 
-static void do_connect(void)
+static void do_dial(void)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = addr(&ss, 0);
@@ -99,9 +109,19 @@ static void do_connect(void)
 		die("socket");
 	if (connect(cfd, (struct sockaddr *)&ss, len))
 		die("connect");
+}
+
+static void do_accept(void)
+{
 	sfd = accept(lfd, NULL, NULL);
 	if (sfd < 0)
 		die("accept");
+}
+
+static void do_connect(void)
+{
+	do_dial();
+	do_accept();
 }
 
 static void send_byte(int fd)
@@ -148,6 +168,8 @@ int main(int argc, char **argv)
 			family = AF_INET6, mapped = 1;
 		else if (!strcmp(argv[i], "-p") && i + 1 < argc)
 			port = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "-a") && i + 1 < argc)
+			server_addr = argv[++i];
 		else
 			goto usage;
 	}
@@ -157,6 +179,12 @@ int main(int argc, char **argv)
 		if (!strcmp(s, "connect")) {
 			do_listen();
 			do_connect();
+		} else if (!strcmp(s, "listen")) {
+			do_listen();
+		} else if (!strcmp(s, "accept")) {
+			do_accept();
+		} else if (!strcmp(s, "dial")) {
+			do_dial();
 		} else if (!strcmp(s, "linger2") && arg) {
 			int v = atoi(arg);
 

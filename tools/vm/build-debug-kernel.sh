@@ -55,4 +55,7 @@ if ! make -C "$src" O="$out" -j"$(nproc)" bzImage modules >>"$log" 2>&1; then
 	exit 1
 fi
 touch "$out/.done"
+# Keep one debug kernel: drop those of older fragments or sources.
+find "$cache" -maxdepth 1 -name 'debug-*' ! -name "debug-$key" ! -name "debug-$key.log" \
+	-exec rm -rf {} +
 echo "$out"
