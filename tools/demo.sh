@@ -37,20 +37,26 @@ sysctl -qw net.ipv4.tcp_fin_timeout=$fin
 echo "== net.ipv4.tcp_fin_timeout = $fin s; /proc/net/finwait_stats before:"
 show
 nc -l -d 127.0.0.1 8080 >/dev/null & srv=$!
-sleep 0.5
+until ss -Htln '( sport = :8080 )' | grep -q .; do sleep 0.1; done
+# With job control on, a background job takes SIGINT as a foreground nc would.
+set -m
 nc -d 127.0.0.1 8080 & cli=$!
-sleep 0.5
+set +m
+until ss -Htn state established '( dport = :8080 )' | grep -q .; do sleep 0.1; done
+echo "== connected:"
+ss -tn '( sport = :8080 or dport = :8080 )' | sed 's/^/    /'
 echo "== server stopped (kill -STOP $srv, as Ctrl+Z), client closes (kill -INT $cli, as Ctrl+C)"
 kill -STOP $srv
 kill -INT $cli
 t0=$(date +%s.%N)
+wait $cli 2>/dev/null
 while :; do
 	line=$(ss -Htno state fin-wait-2 '( dport = :8080 )')
 	[ -n "$line" ] || break
-	printf '  t=%4.1fs  %s\n' "$(echo "$(date +%s.%N) $t0" | awk '{ print $1 - $2 }')" "$(echo $line)"
+	printf '  t=%4.1fs  FIN-WAIT-2  %s\n' "$(echo "$(date +%s.%N) $t0" | awk '{ print $1 - $2 }')" "$(echo $line)"
 	sleep 1
 done
-echo "== gone from FIN-WAIT-2 after $(echo "$(date +%s.%N) $t0" | awk '{ printf "%.1f", $1 - $2 }') s"
+echo "== gone from FIN-WAIT-2 after $(echo "$(date +%s.%N) $t0" | awk '{ printf "%.1f", $1 - $2 }') s (ss polled every second)"
 echo "== /proc/net/finwait_stats after:"
 show
 kill -KILL $srv
