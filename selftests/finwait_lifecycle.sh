@@ -12,10 +12,10 @@
 # Needs root and the module installed (modprobe finwait_stats); it must not
 # be loaded by anyone else. Exit 0 pass, 1 fail, 4 skip.
 set -u
-ksft_skip=4
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=selftests/lib.sh
+. "$here/lib.sh"
 fw_conn=$here/fw_conn
-PROC=/proc/net/finwait_stats
 
 [ "$(id -u)" -eq 0 ] || { echo "# SKIP: must run as root"; exit $ksft_skip; }
 modinfo finwait_stats >/dev/null 2>&1 || { echo "# SKIP: finwait_stats not installed"; exit $ksft_skip; }
@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-st() { ip netns exec "$1" awk -v k="$2" '$1 == k { print $2 }' $PROC; }
+st() { stat_of "$(ip netns exec "$1" cat $PROC)" "$2"; }
 fail() { echo "not ok $1 # $2"; exit 1; }
 
 populate() {
@@ -42,15 +42,10 @@ populate() {
 	ip netns exec "$1" "$fw_conn" -p 6005 churn 100000 >/dev/null 2>&1 &
 }
 
-# wait_fw2 NS N: N of the held connections (ports 6001-6004) in FIN-WAIT-2.
-wait_fw2() {
-	local i
-	for i in $(seq 100); do
-		[ "$(ip netns exec "$1" ss -Htn state fin-wait-2 \
-			'( dport >= :6001 and dport <= :6004 )' | wc -l)" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
+# held_fw2 NS N: N of the held connections (ports 6001-6004) in FIN-WAIT-2.
+held_fw2() {
+	[ "$(ip netns exec "$1" ss -Htn state fin-wait-2 \
+		'( dport >= :6001 and dport <= :6004 )' | wc -l)" -ge "$2" ]
 }
 
 echo "TAP version 13"
@@ -58,7 +53,7 @@ echo "1..3"
 modprobe -r finwait_stats 2>/dev/null
 modprobe finwait_stats || fail 1 "modprobe"
 populate $a && populate $b || fail 1 "setup"
-wait_fw2 $a 4 && wait_fw2 $b 4 || fail 1 "connections not in FIN-WAIT-2"
+wait_until 10 held_fw2 $a 4 && wait_until 10 held_fw2 $b 4 || fail 1 "connections not in FIN-WAIT-2"
 if [ "$(st $a current)" -lt 4 ]; then
 	ip netns exec $a ss -tnoe state fin-wait-2 '( dport >= :6001 and dport <= :6004 )' | sed 's/^/# /'
 	ip netns exec $a head -15 $PROC | sed 's/^/# /'
@@ -74,9 +69,7 @@ modprobe finwait_stats || fail 2 "reload"
 # Connections from before the load are not counted anywhere.
 [ "$(st $a current)" -eq 0 ] || [ "$(st $a entered)" -gt 0 ] || fail 2 "stale current"
 sleep 1
-ip netns exec $a awk '{ v[$1] = $2 } END {
-	left = v["left_peer_fin"] + v["left_timeout"] + v["left_reset"] + v["left_abort"] + v["left_other"]
-	exit v["entered"] != v["current"] + left + v["untracked"] }' $PROC || fail 2 "invariant after reload"
+invariant_ok "$(ip netns exec $a cat $PROC)" || fail 2 "invariant after reload"
 echo "ok 2 unload and reload with connections in FIN-WAIT-2 and traffic"
 
 # Unload once more with the churn running, then let everything end.

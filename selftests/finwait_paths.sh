@@ -18,11 +18,11 @@
 # kernel's expected value within TOL_MS plus the ss polling step.
 set -u
 
-ksft_skip=4
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=selftests/lib.sh
+. "$here/lib.sh"
 fw_conn=$here/fw_conn
 TOL_MS=${TOL_MS:-400}
-PROC=/proc/net/finwait_stats
 namespaces=()
 declare -A holder	# netns -> pid of a process in it, to read its /proc/PID/net
 tests=0 failed=0 skipped=0
@@ -75,27 +75,9 @@ stats_file() { echo "/proc/${holder[$1]}/net/finwait_stats"; }
 read_stats() { local f; f=$(<"$(stats_file "$1")") && echo "$f"; }
 
 # st NS NAME: one value of the netns's stats file.
-st() {
-	local k v
-	while read -r k v; do
-		[ "$k" = "$2" ] && { echo "$v"; return 0; }
-	done <<<"$(read_stats "$1")"
-	echo "st: no $2 in $1" >&2
-	return 1
-}
+st() { stat_of "$(read_stats "$1")" "$2"; }
 
-# now_ms: wall clock in ms, as fw_conn's stamps.
-now_ms() { local t=$EPOCHREALTIME; echo $(( ${t/./} / 1000 )); }
 stamp_ms() { awk -v s="$2" '$1 == s { split($2, a, "."); print a[1] * 1000 + int(a[2] / 1000) }' "$1"; }
-
-# wait_until TIMEOUT_S CMD...: poll CMD every 50 ms.
-wait_until() {
-	local deadline=$(( $(now_ms) + $1 * 1000 )); shift
-	until "$@"; do
-		[ "$(now_ms)" -lt $deadline ] || return 1
-		sleep 0.05
-	done
-}
 
 fw2_count() {
 	ip netns exec "$1" ss -Htn state fin-wait-2 "( dport = :$2 )" | wc -l
@@ -107,16 +89,8 @@ completed_is() { [ "$(st "$1" completed)" -eq "$2" ]; }
 fail() { echo "# FAIL: $*"; return 1; }
 dump() { read_stats "$1" | head -15 | tr '\n' ' ' | sed 's/^/# /'; echo; }
 
-# check_invariant NS: entered == current + left_* + untracked, on one read.
-check_invariant() {
-	local k v left
-	local -A s
-	while read -r k v; do s[$k]=$v; done <<<"$(read_stats "$1")"
-	left=$(( s[left_peer_fin] + s[left_timeout] + s[left_reset] + s[left_abort] + s[left_other] ))
-	[ "${s[entered]}" -eq $(( s[current] + left + s[untracked] )) ] && return 0
-	echo "# invariant broken: entered ${s[entered]} current ${s[current]} left $left untracked ${s[untracked]}"
-	return 1
-}
+# check_invariant NS: the invariant on one read of the netns's stats.
+check_invariant() { invariant_ok "$(read_stats "$1")"; }
 
 # expect_ms WHAT GOT WANT TOL
 expect_ms() {
