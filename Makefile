@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # finwait_stats: wrapper around Kbuild (see Kbuild) and the project's tools.
 #
-#   make                 module for KDIR + the selftest programs
+#   make                 the module for KDIR
+#   make selftests       the selftest programs (KSRC= for kselftest_harness.h)
 #   make install         module into /lib/modules/<rel>/extra, depmod
 #   make load / unload
 #   make demo            the stopped-peer experiment in a qemu guest
@@ -13,7 +14,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 VERSION := $(shell cat VERSION)
 
-all: module selftests
+all: module
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
