@@ -14,6 +14,8 @@ out=$1 krel=$2 moddir=$3 payload=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
+# mktemp makes it 0700: the guest's / must let unprivileged users in.
+chmod 0755 "$root"
 
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,lib/modules/"$krel"/extra}
 mkdir -p "$root"/usr/{bin,sbin} "$root"/var/run "$root"/opt/finwait
