@@ -55,13 +55,16 @@ static inline unsigned long fw_arg_x86_64(struct pt_regs *regs, unsigned int n)
  * (abort). Before 5.11 tcp_reset() has no skb argument: every call counts
  * as a reset there.
  */
+static inline bool fw_reset_skb_is_rst(struct pt_regs *regs)
+{
 #ifdef FW_HAVE_TCP_RESET_SKB
-#define FW_RESET_SKB_IS_RST(regs) \
-	({ struct sk_buff *__skb = (void *)FW_ARG(regs, 1); \
-	   __skb && tcp_hdr(__skb)->rst; })
+	const struct sk_buff *skb = (void *)FW_ARG(regs, 1);
+
+	return skb && tcp_hdr(skb)->rst;
 #else
-#define FW_RESET_SKB_IS_RST(regs)	true
+	return true;
 #endif
+}
 
 /* net.ipv4.tcp_fin_timeout is per netns (since 4.15), in jiffies. */
 static inline unsigned int fw_fin_timeout_ms(const struct net *net)

@@ -146,7 +146,7 @@ static int fw_reset(struct kprobe *p, struct pt_regs *regs)
 	struct sock *sk = fw_arg_ptr(regs, 0);
 
 	if (READ_ONCE(sk->sk_state) == TCP_FIN_WAIT2)
-		fw_track_leave(sk, fw_classify_reset(FW_RESET_SKB_IS_RST(regs)),
+		fw_track_leave(sk, fw_classify_reset(fw_reset_skb_is_rst(regs)),
 			       ktime_get_ns());
 	return 0;
 }
