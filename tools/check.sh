@@ -35,12 +35,14 @@ count_tap() {
 	grep -E "^$2ok [0-9]+ .*# SKIP" "$1" | sed 's/^/SKIP: /'
 }
 
-# build_module NAME KDIR: build the module out of the work tree for KDIR.
+# build_module NAME KDIR [MAKE ARGS...]: build the module out of the work
+# tree for KDIR (W=1, -Werror), log in $out/NAME.build.log.
 build_module() {
-	local dir=$out/$1
+	local dir=$out/$1 kdir=$2
+	shift 2
 	rm -rf "$dir" && mkdir -p "$dir"
 	cp -a "$top/Kbuild" "$top/VERSION" "$top/module" "$dir/"
-	make -C "$2" M="$dir" W=1 KCFLAGS=-Werror modules >"$dir.build.log" 2>&1
+	make -C "$kdir" M="$dir" W=1 KCFLAGS=-Werror "$@" modules >"$dir.build.log" 2>&1
 }
 
 mkdir -p "$out"
@@ -159,13 +161,11 @@ if fw_kernel distro; then
 	else
 		failx "checkpatch --strict"; cat "$out/style.log"
 	fi
-	rm -rf "$out/sparse" && mkdir -p "$out/sparse"
-	cp -a "$top/Kbuild" "$top/VERSION" "$top/module" "$out/sparse/"
-	if make -C "$KDIR" M="$out/sparse" C=2 CF=-Wsparse-error modules >"$out/sparse.log" 2>&1 &&
-	   ! grep -E 'warning|error' "$out/sparse.log"; then
+	if build_module sparse "$KDIR" C=2 CF=-Wsparse-error &&
+	   ! grep -E 'warning|error' "$out/sparse.build.log"; then
 		pass "sparse (C=2) clean"
 	else
-		failx "sparse"; grep -E 'warning|error' "$out/sparse.log"
+		failx "sparse"; grep -E 'warning|error' "$out/sparse.build.log"
 	fi
 fi
 
