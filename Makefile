@@ -3,7 +3,9 @@
 #
 #   make                 the module for KDIR
 #   make selftests       the selftest programs (KSRC= for kselftest_harness.h)
-#   make install         module into /lib/modules/<rel>/extra, depmod
+#   make tool            tools/finwait/finwait, the userspace tool
+#   make install         module into /lib/modules/<rel>/extra + depmod, and
+#                        the tool into $(PREFIX)/bin (install-module, install-tool)
 #   make load / unload
 #   make demo            the stopped-peer experiment in a qemu guest
 #   make check           every test suite, in qemu (distro + debug kernel)
@@ -22,14 +24,23 @@ module:
 selftests:
 	$(MAKE) -C selftests
 
+tool:
+	$(MAKE) -C tools/finwait
+
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
 	$(MAKE) -C selftests clean
+	$(MAKE) -C tools/finwait clean
 	rm -rf build
 
-install: module
+install: install-module install-tool
+
+install-module: module
 	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=extra modules_install
 	depmod -a $(KERNELRELEASE)
+
+install-tool:
+	$(MAKE) -C tools/finwait install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 
 load:
 	modprobe finwait_stats 2>/dev/null || insmod ./finwait_stats.ko
@@ -62,5 +73,6 @@ dkms-install:
 dkms-uninstall:
 	dkms remove finwait_stats/$(VERSION) --all
 
-.PHONY: all module selftests clean install load unload deps demo check \
+.PHONY: all module selftests tool clean install install-module install-tool \
+	load unload deps demo check \
 	style sparse dkms-install dkms-uninstall
