@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make check: install what is missing, build everything, run every suite:
-#   host     the selftest programs build with -Werror; versions agree
+#   host     the selftest programs and finwait build with -Werror;
+#            finwait's unit and command-line tests; versions agree
 #   distro   module (W=1, -Werror) + selftests in Debian's kernel
 #   debug    module + KUnit + selftests in the debug kernel (KASAN, lockdep,
 #            kmemleak scan at the end)
@@ -60,11 +61,34 @@ else
 	failx "selftest programs build"; cat "$out/selftests.build.log"
 fi
 ver=$(cat "$top/VERSION")
-if grep -qx "PACKAGE_VERSION=\"$ver\"" "$top/dkms.conf" &&
-   grep -q "^finwait_stats $ver" "$top/README.md"; then
-	pass "VERSION, dkms.conf and README agree on $ver"
+
+# finwait, the userspace tool: built (-Werror) into the payload, whose
+# guests run its scenarios; its unit and command-line tests run here.
+fw=$payload/finwait
+cp -a "$top/tools/finwait" "$fw"
+if make -s -C "$fw" VERSION="$ver" CFLAGS="-O2 -g -Werror" finwait tests/test_stats \
+	>"$out/finwait.build.log" 2>&1; then
+	pass "finwait builds (-Werror)"
+	for t in unit host; do
+		if [ $t = unit ]; then
+			"$fw/tests/test_stats" "$fw/tests/fixtures" >"$out/finwait.$t.tap" 2>&1
+		else
+			FW_VERSION=$ver "$fw/tests/host.sh" "$fw/finwait" >"$out/finwait.$t.tap" 2>&1
+		fi
+		r=$?
+		count_tap "$out/finwait.$t.tap" ""
+		[ $r -eq 0 ] || failx "finwait $t tests exited $r"
+	done
 else
-	failx "version $ver not the same in VERSION, dkms.conf and README.md"
+	failx "finwait build"; cat "$out/finwait.build.log"
+fi
+
+if grep -qx "PACKAGE_VERSION=\"$ver\"" "$top/dkms.conf" &&
+   grep -q "^finwait_stats $ver" "$top/README.md" &&
+   [ "$("$fw/finwait" --version 2>&1)" = "finwait $ver" ]; then
+	pass "VERSION, dkms.conf, README and finwait --version agree on $ver"
+else
+	failx "version $ver not the same in VERSION, dkms.conf, README.md and finwait --version"
 fi
 
 # shellcheck source=tools/vm/kernels.sh
@@ -87,6 +111,7 @@ modprobe finwait_stats || { echo "not ok 1 modprobe finwait_stats"; exit 1; }
 ./finwait_paths.sh
 rc=$?
 ./finwait_harness || rc=1
+../finwait/tests/guest.sh ../finwait/finwait ./fw_conn || rc=1
 modprobe -r finwait_stats
 ./finwait_lifecycle.sh || rc=1
 exit $rc

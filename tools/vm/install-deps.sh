@@ -13,6 +13,8 @@ pkgs=(
 	qemu-system-x86 busybox-static iproute2 netcat-openbsd procps
 	# packaging and hygiene
 	dkms sparse xz-utils
+	# checks of finwait's JSON and Prometheus output (tools/finwait/tests)
+	python3 python3-prometheus-client
 )
 
 missing=()

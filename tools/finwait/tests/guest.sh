@@ -1,0 +1,213 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# guest.sh FINWAIT FW_CONN: finwait against a kernel with finwait_stats
+# loaded (run as root in the qemu guests by make check; FW_CONN is the
+# selftests' fw_conn, whose directory also holds their lib.sh). TAP output.
+#
+#   init netns  (untouched: its tcp_fin_timeout and counters are checked)
+#   fresh netns per scenario (finwait's default as root)
+#   fwt         ip netns add fwt: --netns NAME, --netns PID, --port, watch
+#
+# Lifetimes are checked against the wall clock and the expected timer:
+# never early, late by at most 1/8 of the timer (the timer wheel) + 0.6 s.
+set -u
+fw=$(readlink -f "$1")
+fw_conn=$(readlink -f "$2")
+PROC=/proc/net/finwait_stats
+tmp=$(mktemp -d)
+chmod 0755 "$tmp"
+n=0 failed=0
+
+cleanup() {
+	[ -n "${holder:-}" ] && kill "$holder" 2>/dev/null
+	ip netns del fwt 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else
+		echo "not ok $n - $2"; failed=$((failed + 1)); fi
+}
+# now_ms, wait_until: the selftests' lib.sh, next to fw_conn.
+. "$(dirname "$fw_conn")/lib.sh"
+in_fwt() { [ "$(stat -L -c %i /proc/$1/ns/net)" = "$(stat -L -c %i /run/netns/fwt)" ]; }
+within() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v != "" && v >= lo && v <= hi) }'; }
+# The summary lines of a scenario's output ($out).
+observed() { sed -n 's/^  observed (sock_diag) *\([0-9.]*\) s.*/\1/p' <<<"$out"; }
+recorded() { sed -n 's/^  finwait_stats recorded *\([0-9.]*\) s, .*/\1/p' <<<"$out"; }
+reason() { sed -n 's/^  finwait_stats recorded *[0-9.]* s, left_\([a-z_]*\).*/\1/p' <<<"$out"; }
+# json KEY: the first "KEY":number of the JSON text $out.
+json() { grep -o "\"$1\":[0-9-]*" <<<"$out" | head -1 | cut -d: -f2; }
+
+# scenario EXPECT_S REASON ARGS...: run finwait scenario ARGS, time it, and
+# check the three lifetimes and the exit reason; $out holds the output.
+scenario() {
+	local expect=$1 why=$2 t0 ms obs rec hi
+	shift 2
+	t0=$(now_ms)
+	out=$("$fw" scenario "$@" 2>&1)
+	rc=$?
+	ms=$(( $(now_ms) - t0 ))
+	echo "$out" | sed 's/^/# /'
+	obs=$(observed) rec=$(recorded)
+	hi=$(awk -v e="$expect" -v r="$why" 'BEGIN { print e + (r == "timeout" ? e / 8 : 0) + 0.6 }')
+	[ "$rc" -eq 0 ] && grep -q '^They agree\.$' <<<"$out" &&
+		within "$obs" "$(awk -v e="$expect" 'BEGIN { print e - 0.1 }')" "$hi" &&
+		within "$rec" "$(awk -v e="$expect" 'BEGIN { print e - 0.3 }')" "$obs" &&
+		[ "$(reason)" = "$why" ] && within "$ms" "$(awk -v e="$expect" 'BEGIN { print e * 1000 }')" 1e9
+	ok $? "scenario $*: seen ${obs:-?} s, recorded ${rec:-?} s left_$(reason), wall ${ms} ms, expected $expect s $why"
+}
+
+echo "TAP version 13"
+init_fin=$(cat /proc/sys/net/ipv4/tcp_fin_timeout)
+init_entered=$(sed -n 's/^entered //p' $PROC)
+
+scenario 3 timeout stopped-peer --fin-timeout 3
+# The countdown: FIN-WAIT-2 lines with the timewait timer going down.
+grep 'FIN-WAIT-2  *timer:(timewait,' <<<"$out" | sed 's/.*timewait,\([0-9.]*\)s.*/\1/' >"$tmp/left"
+[ "$(wc -l <"$tmp/left")" -ge 3 ] && sort -rn -c "$tmp/left" &&
+	within "$(head -1 "$tmp/left")" 2.5 3.0 && grep -q '^server stopped (SIGSTOP' <<<"$out"
+ok $? "stopped-peer: countdown of $(wc -l <"$tmp/left") timewait lines from $(head -1 "$tmp/left") s, decreasing"
+[ "$(cat /proc/sys/net/ipv4/tcp_fin_timeout)" = "$init_fin" ] &&
+	[ "$(sed -n 's/^entered //p' $PROC)" = "$init_entered" ]
+ok $? "the init netns is untouched (tcp_fin_timeout $init_fin, entered $init_entered)"
+
+scenario 3 timeout stopped-peer --fin-timeout 3 -6 --netns new
+grep -q '^server pid [0-9]* accepted \[::1\]:[0-9]* -> \[::1\]:[0-9]*$' <<<"$out"
+ok $? "-6: the connection is [::1] to [::1]"
+
+scenario 1 peer_fin peer-close --after 1
+grep -Eq '^ +\+[0-9.]+s  TIME-WAIT +timer:\(timewait,' <<<"$out"
+ok $? "peer-close: the socket went on to TIME-WAIT"
+scenario 1 reset peer-reset --after 1 -6
+scenario 3 timeout half-close --hold 1 --fin-timeout 2
+grep -q 'FIN-WAIT-2  *no timer$' <<<"$out" && grep -q 'client close()s: the socket is an orphan now' <<<"$out"
+ok $? "half-close: FIN-WAIT-2 with no timer until the client's close()"
+
+# A named netns: --netns NAME, --port, the sysctl restored, stats of it.
+ip netns add fwt && ip -n fwt link set lo up &&
+	ip netns exec fwt sysctl -qw net.ipv4.tcp_fin_timeout=50
+scenario 2 timeout stopped-peer --netns fwt --port 4242 --fin-timeout 2
+grep -q '^server pid [0-9]* accepted 127.0.0.1:[0-9]* -> 127.0.0.1:4242$' <<<"$out" &&
+	grep -q 'network namespace fwt, tcp_fin_timeout 2 s (was 50 s, restored at the end)' <<<"$out" &&
+	[ "$(ip netns exec fwt cat /proc/sys/net/ipv4/tcp_fin_timeout)" = 50 ]
+ok $? "--netns fwt --port 4242: on port 4242 in fwt, tcp_fin_timeout back to 50"
+lifetime_s=$(recorded)
+
+out=$("$fw" stats --json --netns fwt)
+rc=$?
+max=$(json max)
+[ "$rc" -eq 0 ] && [ "$(json entered)" = 1 ] && [ "$(json timeout)" = 1 ] &&
+	[ "$(json completed)" = 1 ] && [ "$(json current)" = 0 ] &&
+	within "$max" "$(awk -v s="$lifetime_s" 'BEGIN { print s * 1e6 - 1000 }')" \
+		"$(awk -v s="$lifetime_s" 'BEGIN { print s * 1e6 + 1000 }')"
+ok $? "stats --json --netns fwt: entered 1, left timeout 1, lifetime $max us = the scenario's $lifetime_s s"
+json_fwt=$out
+
+out=$("$fw" stats --netns fwt)
+rc=$?
+# The histogram row whose range holds that lifetime counts 1, alone.
+row=$(awk -v v="$max" '$2 == "->" && $4 == ":" && v >= $1 && ($3 == "inf" || v <= $3)' <<<"$out")
+[ "$rc" -eq 0 ] && [ "$(awk '{ print $5 }' <<<"$row")" = 1 ] &&
+	[ "$(awk '$2 == "->" && $5 != 0' <<<"$out" | wc -l)" -eq 1 ] &&
+	grep -Eq '^  timeout +1  100\.0 %' <<<"$out" && grep -Eq '^entered +1 ' <<<"$out"
+ok $? "stats --netns fwt: the histogram row '$(awk '{ print $1, $2, $3 }' <<<"$row")' holds the one lifetime"
+echo "$out" | sed 's/^/# /'
+
+out=$("$fw" stats --prometheus --netns fwt)
+grep -qx 'finwait_left_total{reason="timeout"} 1' <<<"$out" &&
+	grep -qx 'finwait_lifetime_seconds_bucket{le="+Inf"} 1' <<<"$out" &&
+	grep -qx 'finwait_lifetime_seconds_count 1' <<<"$out" &&
+	grep -qx 'finwait_lifetime_seconds_bucket{le="1.048575"} 0' <<<"$out" &&
+	grep -qx 'finwait_lifetime_seconds_bucket{le="4.194303"} 1' <<<"$out"
+ok $? "stats --prometheus --netns fwt: the lifetime in the (1, 4.2] s buckets, count 1"
+
+ip netns exec fwt sleep 1000 &
+holder=$!
+# ip joins fwt, then execs sleep: wait until the process is in fwt.
+wait_until 10 in_fwt $holder
+out=$("$fw" stats --json --netns $holder)
+[ "$out" = "$json_fwt" ]
+ok $? "stats --netns PID (a process in fwt) reads the same as --netns fwt"
+
+# watch --netns fwt -i 1 while 100 connections pass FIN-WAIT-2 in fwt,
+# until one whole block after the churn; then Ctrl+C.
+blocks() { grep -c '^untracked' "$tmp/watch"; }
+"$fw" watch --netns fwt -i 1 >"$tmp/watch" 2>&1 &
+wpid=$!
+wait_until 10 grep -q '^untracked' "$tmp/watch"
+ip netns exec fwt "$fw_conn" -p 5300 churn 100 >/dev/null
+b=$(blocks)
+wait_until 10 eval '[ "$(blocks)" -gt "$b" ]'
+kill -INT $wpid
+wait $wpid
+rc=$?
+sed 's/^/# /' "$tmp/watch"
+first=$(awk '$1 == "entered" { print $2; exit }' "$tmp/watch")
+last=$(awk '$1 == "entered" { v = $2 } END { print v }' "$tmp/watch")
+sum=$(awk '$1 == "entered" && $3 != "-" { s += $3 } END { print s }' "$tmp/watch")
+[ "$rc" -eq 0 ] && [ $((last - first)) -eq 100 ] && within "$sum" 85 105 &&
+	[ "$(awk '$1 == "left" && $2 == "peer_fin" { v = $3 } END { print v }' "$tmp/watch")" -ge 100 ]
+ok $? "watch --netns fwt -i 1: $(blocks) blocks, entered +$((last - first)), rates add up to ${sum:-?} per 1 s (85..105), Ctrl+C exit 0"
+
+"$fw" watch -i 0.2 >"$tmp/watch" 2>&1 &
+wpid=$!
+wait_until 10 grep -q '^untracked' "$tmp/watch"
+kill -INT $wpid
+wait $wpid
+ok $? "watch on $PROC ends on Ctrl+C with exit 0"
+
+out=$("$fw" reset --netns fwt) && out=$("$fw" stats --json --netns fwt) &&
+	[ "$(json entered)" = 0 ] && [ "$(json completed)" = 0 ] && [ "$(json max)" = 0 ]
+ok $? "reset --netns fwt: entered, completed and lifetimes back to 0"
+before=$(cat $PROC)
+out=$(su -s /bin/sh nobody -c "id -u; $fw reset" 2>&1)
+rc=$?
+[ "$rc" -eq 2 ] && [ "$(head -1 <<<"$out")" = 65534 ] &&
+	grep -q 'Operation not permitted: needs CAP_NET_ADMIN' <<<"$out" &&
+	[ "$(grep -v '^probe_missed' $PROC)" = "$(grep -v '^probe_missed' <<<"$before")" ]
+ok $? "reset as nobody: exit 2, EPERM named, counters unchanged"
+out=$(su -s /bin/sh nobody -c "$fw scenario stopped-peer --fin-timeout 3" 2>&1)
+rc=$?
+[ "$rc" -eq 2 ] && grep -q -- '--fin-timeout needs write access' <<<"$out" &&
+	[ "$(cat /proc/sys/net/ipv4/tcp_fin_timeout)" = "$init_fin" ]
+ok $? "scenario --fin-timeout as nobody: exit 2, nothing changed"
+
+# Ctrl+C in the middle: server killed and reaped, fwt's sysctl restored.
+"$fw" scenario stopped-peer --netns fwt --fin-timeout 30 >"$tmp/scen" 2>&1 &
+spid=$!
+wait_until 10 grep -q 'FIN-WAIT-2  *timer' "$tmp/scen"
+srv=$(sed -n 's/^server pid \([0-9]*\) .*/\1/p' "$tmp/scen")
+t0=$(now_ms)
+kill -INT $spid
+wait $spid
+rc=$?
+ms=$(( $(now_ms) - t0 ))
+sed 's/^/# /' "$tmp/scen"
+[ "$rc" -eq 130 ] && [ "$ms" -lt 2000 ] && [ -n "$srv" ] && [ ! -e "/proc/$srv" ] &&
+	grep -q '^interrupted at' "$tmp/scen" &&
+	[ "$(ip netns exec fwt cat /proc/sys/net/ipv4/tcp_fin_timeout)" = 50 ]
+ok $? "Ctrl+C during a scenario: exit 130 in $ms ms, server $srv gone, fwt's tcp_fin_timeout back to 50"
+
+# Without the module: stats say so (exit 1); a scenario still runs.
+modprobe -r finwait_stats
+out=$("$fw" stats 2>&1)
+rc=$?
+[ "$rc" -eq 1 ] && grep -q 'the finwait_stats module is not loaded' <<<"$out"
+ok $? "stats without the module: exit 1, 'not loaded'"
+out=$("$fw" reset 2>&1)
+[ $? -eq 1 ] && grep -q 'not loaded' <<<"$out"
+ok $? "reset without the module: exit 1, 'not loaded'"
+out=$("$fw" scenario stopped-peer --fin-timeout 2 2>&1)
+rc=$?
+echo "$out" | sed 's/^/# /'
+[ "$rc" -eq 0 ] && grep -q 'finwait_stats  *not loaded: no record' <<<"$out" &&
+	within "$(observed)" 1.9 2.9
+ok $? "scenario without the module: runs, sees $(observed) s, says no record"
+modprobe finwait_stats
+
+echo "1..$n"
+[ "$failed" -eq 0 ]

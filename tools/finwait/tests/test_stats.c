@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of stats.c and judge.c, TAP output: parsing (good, newer,
+ * broken input) and the three renderings byte for byte against the
+ * fixtures, plus the arithmetic the renderings must keep (Prometheus
+ * buckets cumulative and ending at the count, watch rates from a known
+ * interval); a scenario's expectation and the verdicts, agreeing and not.
+ *
+ *   test_stats FIXTURE_DIR
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "finwait.h"
+
+static const char *dir;
+static int n, failed;
+
+static void ok(bool cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%sok %d - ", cond ? "" : "not ", ++n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	failed += !cond;
+}
+
+static char *slurp(const char *name)
+{
+	char path[512], *buf;
+	size_t len = 0;
+	FILE *f, *m;
+	int c;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "r");
+	if (!f) {
+		printf("Bail out! cannot open %s\n", path);
+		exit(1);
+	}
+	m = open_memstream(&buf, &len);
+	while ((c = fgetc(f)) != EOF)
+		fputc(c, m);
+	fclose(f);
+	fclose(m);
+	return buf;
+}
+
+static int parse_file(const char *name, struct fw_stats *s, char *err, size_t len)
+{
+	char *text = slurp(name);
+	int r = fw_parse(text, s, err, len);
+
+	free(text);
+	return r;
+}
+
+enum { HUMAN, JSON, PROM };
+
+static char *render(const struct fw_stats *s, int how)
+{
+	size_t len = 0;
+	char *buf;
+	FILE *m = open_memstream(&buf, &len);
+
+	if (how == HUMAN)
+		fw_print_human(m, s, "network namespace test");
+	else if (how == JSON)
+		fw_print_json(m, s);
+	else
+		fw_print_prometheus(m, s);
+	fclose(m);
+	return buf;
+}
+
+/* Rendering of @in equals the fixture @expect; on a difference, show it. */
+static void same(const char *in, int how, const char *expect)
+{
+	struct fw_stats s;
+	char err[256], *got, *want;
+
+	if (parse_file(in, &s, err, sizeof(err))) {
+		ok(false, "%s parses: %s", in, err);
+		return;
+	}
+	got = render(&s, how);
+	want = slurp(expect);
+	ok(!strcmp(got, want), "%s rendered as %s", in, expect);
+	if (strcmp(got, want))
+		printf("# got:\n%s# want:\n%s", got, want);
+	free(got);
+	free(want);
+}
+
+static void rejects(const char *in, const char *msg)
+{
+	struct fw_stats s;
+	char err[256] = "";
+	int r = parse_file(in, &s, err, sizeof(err));
+
+	ok(r < 0 && strstr(err, msg), "%s rejected with \"%s\" (got \"%s\")", in, msg, err);
+}
+
+static void prom_arithmetic(const char *in)
+{
+	char err[256], *text, *p;
+	unsigned long long v, prev = 0, inf = ~0ULL, count = ~0ULL;
+	bool monotonic = true;
+	struct fw_stats s;
+	int buckets = 0;
+
+	parse_file(in, &s, err, sizeof(err));
+	text = render(&s, PROM);
+	for (p = text; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (sscanf(p, "finwait_lifetime_seconds_bucket{le=\"+Inf\"} %llu", &v) == 1) {
+			inf = v;
+		} else if (!strncmp(p, "finwait_lifetime_seconds_bucket{le=\"", 36) &&
+			   sscanf(strchr(p, ' '), " %llu", &v) == 1) {
+			monotonic &= v >= prev;
+			prev = v;
+			buckets++;
+		}
+		sscanf(p, "finwait_lifetime_seconds_count %llu", &count);
+	}
+	ok(buckets == FW_HIST - 1 && monotonic && prev <= inf &&
+	   inf == s.completed && count == s.completed,
+	   "%s: %d cumulative buckets, +Inf = count = completed = %llu", in,
+	   buckets, (unsigned long long)s.completed);
+	free(text);
+}
+
+static void rates(void)
+{
+	struct fw_stats a, b;
+	char err[256], *out = NULL;
+	size_t len = 0;
+	FILE *m;
+
+	parse_file("typical.txt", &a, err, sizeof(err));
+	b = a;
+	b.entered += 50;
+	b.left[FW_PEER_FIN] += 40;
+	b.left[FW_RESET] += 5;
+	m = open_memstream(&out, &len);
+	fw_print_rates(m, &a, &b, 2.0);
+	fclose(m);
+	ok(strstr(out, "\nentered                    1260       25.0\n") &&
+	   strstr(out, "\nleft peer_fin              1040       20.0\n") &&
+	   strstr(out, "\nleft reset                   45        2.5\n") &&
+	   strstr(out, "\nleft timeout                150        0.0\n"),
+	   "watch rates: +50 entries in 2 s is 25.0/s, +40 peer_fin 20.0/s");
+	free(out);
+
+	b.entered = a.entered - 1;
+	m = open_memstream(&out, &len);
+	fw_print_rates(m, &a, &b, 2.0);
+	fclose(m);
+	ok(strstr(out, "reset in this interval") && !strstr(out, "20.0"),
+	   "watch rates: counters that went down give no rate");
+	free(out);
+}
+
+static bool near(double a, double b)
+{
+	return fabs(a - b) < 1e-9;
+}
+
+static void judge(void)
+{
+	struct fw_expect e;
+
+	ok(near(fw_orphan_lifetime(3), 3) && near(fw_orphan_lifetime(60), 60) &&
+	   near(fw_orphan_lifetime(63), 6) && near(fw_orphan_lifetime(120), 120),
+	   "orphan lifetime: 3 -> 3, 60 -> 60, 63 -> 6, 120 -> 120 s");
+	fw_expect(FW_STOPPED_PEER, 1, 3, &e);
+	ok(near(e.lifetime, 3) && e.reason == FW_TIMEOUT && !e.state &&
+	   near(e.lo, 2.9) && near(e.hi, 3.875),
+	   "stopped-peer, 3 s: 3 s by timeout, gone, within [2.9, 3.875]");
+	ok(fw_seen_agrees(&e, 3.01, 3.02, 0) && fw_seen_agrees(&e, 3.86, 3.87, 0),
+	   "stopped-peer: seen leaving at 3.02 or 3.87 s agrees");
+	ok(!fw_seen_agrees(&e, 2.7, 2.8, 0) && !fw_seen_agrees(&e, 3.9, 3.91, 0) &&
+	   !fw_seen_agrees(&e, 3.01, 3.02, TCP_TIME_WAIT),
+	   "stopped-peer: too early, too late or on to TIME-WAIT disagrees");
+	ok(fw_record_agrees(&e, 3.005, FW_TIMEOUT, 3.01, 3.02) &&
+	   !fw_record_agrees(&e, 3.005, FW_OTHER, 3.01, 3.02) &&
+	   !fw_record_agrees(&e, 0.000012, FW_TIMEOUT, 3.01, 3.02) &&
+	   !fw_record_agrees(&e, 3.2, FW_TIMEOUT, 3.01, 3.02),
+	   "record: 3.005 s timeout agrees; other reason, 12 us, or past the exit do not");
+	fw_expect(FW_PEER_CLOSE, 1.5, 60, &e);
+	ok(near(e.lifetime, 1.5) && e.reason == FW_PEER_FIN && e.state == TCP_TIME_WAIT &&
+	   near(e.hi, 2.0) && fw_seen_agrees(&e, 1.49, 1.51, TCP_TIME_WAIT) &&
+	   !fw_seen_agrees(&e, 1.49, 1.51, 0),
+	   "peer-close after 1.5 s: peer_fin to TIME-WAIT, no timer slack");
+	fw_expect(FW_PEER_RESET, 5, 3, &e);
+	ok(near(e.lifetime, 3) && e.reason == FW_TIMEOUT,
+	   "peer-reset after 5 s with a 3 s timeout: the timer wins");
+	fw_expect(FW_PEER_RESET, 1, 3, &e);
+	ok(e.reason == FW_RESET && !e.state, "peer-reset after 1 s: reset, gone");
+	fw_expect(FW_HALF_CLOSE, 1, 2, &e);
+	ok(near(e.lifetime, 3) && e.reason == FW_TIMEOUT && near(e.hi, 3.75),
+	   "half-close held 1 s, 2 s timeout: 3 s, 1/8 slack of the 2 s timer only");
+}
+
+int main(int argc, char **argv)
+{
+	struct fw_stats s, t;
+	char err[256];
+
+	dir = argc > 1 ? argv[1] : "tests/fixtures";
+	printf("TAP version 13\n1..33\n");
+	same("typical.txt", HUMAN, "typical.human");
+	same("typical.txt", JSON, "typical.json");
+	same("typical.txt", PROM, "typical.prom");
+	same("empty.txt", HUMAN, "empty.human");
+	same("empty.txt", JSON, "empty.json");
+	same("empty.txt", PROM, "empty.prom");
+	/* The open-ended last bucket: a half-close held for 40 minutes. */
+	same("halfclose.txt", HUMAN, "halfclose.human");
+	same("halfclose.txt", JSON, "halfclose.json");
+	same("halfclose.txt", PROM, "halfclose.prom");
+	/* A newer module: other order, unknown lines, blank line. */
+	same("newer.txt", JSON, "typical.json");
+	rejects("missing.txt", "no 'left_reset' line");
+	rejects("twice.txt", "line 48: entered given twice");
+	rejects("badvalue.txt", "line 4: bad value '12x' for entered");
+	rejects("negative.txt", "bad value '-3' for hist_us_64");
+	ok(!parse_file("current_negative.txt", &s, err, sizeof(err)) && s.current == -1,
+	   "current may be read as -1 (per-CPU sums are not one instant)");
+	ok(fw_parse("", &s, err, sizeof(err)) < 0 && strstr(err, "no 'fin_timeout_ms' line"),
+	   "empty text rejected");
+	ok(fw_parse("entered\n", &s, err, sizeof(err)) < 0 &&
+	   strstr(err, "line 1: not \"name value\""), "a line without value rejected");
+	ok(fw_parse("hist_us_3 1\n", &s, err, sizeof(err)) < 0 &&
+	   strstr(err, "no 'fin_timeout_ms' line"),
+	   "hist_us_3 is not a bucket name: ignored as unknown");
+	parse_file("typical.txt", &s, err, sizeof(err));
+	ok(s.hist[0] == 3 && s.hist[6] == 20 && s.hist[25] == 165 && !s.hist[31] &&
+	   s.sum_us == 9272345678ULL && s.left[FW_OTHER] == 5,
+	   "typical.txt values land in the right fields");
+	parse_file("newer.txt", &t, err, sizeof(err));
+	ok(!memcmp(&s, &t, sizeof(s)), "newer.txt parses to the same numbers");
+	prom_arithmetic("typical.txt");
+	prom_arithmetic("halfclose.txt");
+	rates();
+	judge();
+	return failed ? 1 : 0;
+}
