@@ -59,6 +59,7 @@ int fw_diag_lookup(int nl, int family, const void *src, uint16_t sport,
 	} rsp;
 	struct nlmsghdr *h;
 	ssize_t n;
+	int len;
 
 	memcpy(req.r.id.idiag_src, src, alen);
 	memcpy(req.r.id.idiag_dst, dst, alen);
@@ -71,14 +72,17 @@ int fw_diag_lookup(int nl, int family, const void *src, uint16_t sport,
 	if (n < 0)
 		return -errno;
 	memset(st, 0, sizeof(*st));
-	for (h = &rsp.nlh; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-		if (h->nlmsg_type == NLMSG_ERROR) {
+	len = n;
+	for (h = &rsp.nlh; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+		if (h->nlmsg_type == NLMSG_ERROR &&
+		    h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
 			const struct nlmsgerr *e = NLMSG_DATA(h);
 
 			/* No such socket: gone. */
 			return e->error == -ENOENT ? 0 : e->error;
 		}
-		if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+		if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY &&
+		    h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg))) {
 			const struct inet_diag_msg *m = NLMSG_DATA(h);
 
 			st->state = m->idiag_state;

@@ -51,7 +51,11 @@ bool fw_has_cap(int cap);
 int fw_sysctl_get(const char *path, long *val);
 int fw_sysctl_set(const char *path, long val);
 double fw_now_s(void);		/* CLOCK_MONOTONIC */
-void fw_sleep_s(double s);	/* returns early on a signal */
+extern volatile sig_atomic_t fw_interrupted;
+void fw_catch_signals(void);
+void fw_child_signals(void);
+void fw_sleep_s(double s);
+bool fw_wait_readable(int fd, double s);
 
 /* diag.c: one TCP socket's state through NETLINK_SOCK_DIAG. */
 struct fw_sock_state {
@@ -85,8 +89,6 @@ bool fw_record_agrees(const struct fw_expect *e, double lifetime, int reason,
 int fw_scenario_main(int argc, char **argv);
 
 /* main.c: option values and messages shared by the commands. */
-extern volatile sig_atomic_t fw_interrupted;
-void fw_catch_signals(void);
 int fw_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int fw_parse_seconds(const char *s, double min, double max, double *out);

@@ -15,7 +15,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,23 +26,6 @@
 #ifndef FW_VERSION
 #error "FW_VERSION comes from the top-level VERSION file (see Makefile)"
 #endif
-
-volatile sig_atomic_t fw_interrupted;
-
-static void on_signal(int sig)
-{
-	fw_interrupted = sig;
-}
-
-/* SIGINT and SIGTERM end sleeps early (no SA_RESTART) and set the flag. */
-void fw_catch_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
 
 int fw_usage_error(const char *cmd, const char *fmt, ...)
 {
@@ -179,9 +161,13 @@ bad:
 	/* A known option of another command, or no option at all. */
 	if (idx >= 0)
 		return fw_usage_error(cmd, "unknown option '--%s'", lo[idx].name);
-	if (c != '?' || optopt)
-		return fw_usage_error(cmd, "unknown option '-%c'", c != '?' ? c : optopt);
-	return fw_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+	if (c != '?')
+		return fw_usage_error(cmd, "unknown option '-%c'", c);
+	if (!optopt)
+		return fw_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+	if (!strncmp(argv[optind - 1], "--", 2))	/* "--json=1" */
+		return fw_usage_error(cmd, "bad option '%s'", argv[optind - 1]);
+	return fw_usage_error(cmd, "unknown option '-%c'", optopt);
 }
 
 /* Join o->netns when given; 0 or an exit code. */

@@ -23,7 +23,6 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,9 +156,13 @@ static int parse(int argc, char **argv, struct scen *sc)
 		case ':':
 			return fw_usage_error("scenario", "%s needs a value", argv[optind - 1]);
 		default:
-			if (optopt)
-				return fw_usage_error("scenario", "unknown option '-%c'", optopt);
-			return fw_usage_error("scenario", "unknown option '%s'", argv[optind - 1]);
+			if (!optopt)
+				return fw_usage_error("scenario", "unknown option '%s'",
+						      argv[optind - 1]);
+			if (!strncmp(argv[optind - 1], "--", 2))	/* "--help=x" */
+				return fw_usage_error("scenario", "bad option '%s'",
+						      argv[optind - 1]);
+			return fw_usage_error("scenario", "unknown option '-%c'", optopt);
 		}
 	}
 	if (optind < argc)
@@ -182,8 +185,7 @@ static void server(int lfd, int up_w, int ctl_r)
 	char c;
 	int fd;
 
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
+	fw_child_signals();
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	fd = accept(lfd, NULL, NULL);
 	close(lfd);
@@ -198,17 +200,6 @@ static void server(int lfd, int up_w, int ctl_r)
 			_exit(1);
 	}
 	_exit(0);
-}
-
-/* One byte from @fd within @timeout_s; 0 on none. */
-static char await(int fd, double timeout_s)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	char c = 0;
-
-	if (poll(&p, 1, (int)(timeout_s * 1000)) == 1 && read(fd, &c, 1) != 1)
-		c = 0;
-	return c;
 }
 
 struct conn {
@@ -246,7 +237,7 @@ static void print_state(double t, const struct fw_sock_state *st)
 }
 
 struct result {
-	bool seen_fw2, ended, timed_out;
+	bool seen_fw2, ended;
 	double last_fw2, exit_t;	/* last poll in FIN-WAIT-2, first after */
 	int exit_state;
 };
@@ -257,30 +248,13 @@ static int follow(const struct scen *sc, const struct conn *cn, int nl,
 		  double deadline, struct result *r)
 {
 	struct fw_sock_state st, prev = { .state = -1 };
+	bool acted = sc->ending == FW_STOPPED_PEER;
 	double t, next = t0;
 	long printed_s = -1;
-	bool acted = sc->ending == FW_STOPPED_PEER;
+	char c;
 	int e;
 
 	while (!fw_interrupted) {
-		t = fw_now_s() - t0;
-		if (!acted && t >= sc->at) {
-			acted = true;
-			if (sc->ending == FW_HALF_CLOSE) {
-				close(*cfd);
-				*cfd = -1;
-				printf("  %+8.3fs  client close()s: the socket is an orphan now\n", t);
-			} else {
-				if (write(ctl_w, sc->ending == FW_PEER_RESET ? "r" : "c", 1) != 1 ||
-				    kill(srv, SIGCONT))
-					return -errno;
-				if (await(up_r, 5) != 'd')
-					return -ETIMEDOUT;
-				printf("  %+8.3fs  server continued (SIGCONT), close()s%s\n",
-				       fw_now_s() - t0, sc->ending == FW_PEER_RESET ?
-				       " with SO_LINGER 0: an RST" : ": its FIN");
-			}
-		}
 		t = fw_now_s() - t0;
 		e = fw_diag_lookup(nl, cn->family, &cn->addr, cn->sport, &cn->addr,
 				   cn->dport, &st);
@@ -292,18 +266,36 @@ static int follow(const struct scen *sc, const struct conn *cn, int nl,
 			printed_s = (long)t;
 		}
 		prev = st;
+		r->exit_state = st.state;
 		if (st.state == TCP_FIN_WAIT2) {
 			r->seen_fw2 = true;
 			r->last_fw2 = t;
 		} else if (r->seen_fw2 || !st.state) {
 			r->ended = true;
 			r->exit_t = t;
-			r->exit_state = st.state;
 			return 0;
 		}
-		if (t > deadline) {
-			r->timed_out = true;
+		if (t > deadline)
 			return 0;
+		/* The ending's action, once FIN-WAIT-2 has been seen. */
+		if (!acted && r->seen_fw2 && t >= sc->at) {
+			acted = true;
+			if (sc->ending == FW_HALF_CLOSE) {
+				close(*cfd);
+				*cfd = -1;
+				printf("  %+8.3fs  client close()s: the socket is an orphan now\n",
+				       fw_now_s() - t0);
+			} else {
+				if (write(ctl_w, sc->ending == FW_PEER_RESET ? "r" : "c", 1) != 1 ||
+				    kill(srv, SIGCONT))
+					return -errno;
+				if (!fw_wait_readable(up_r, 5) || read(up_r, &c, 1) != 1)
+					return fw_interrupted ? 0 : -ETIMEDOUT;
+				printf("  %+8.3fs  server continued (SIGCONT), close()s%s\n",
+				       fw_now_s() - t0, sc->ending == FW_PEER_RESET ?
+				       " with SO_LINGER 0: an RST" : ": its FIN");
+			}
+			continue;	/* look again at once */
 		}
 		next += POLL_S;
 		fw_sleep_s(next - fw_now_s());
@@ -337,6 +329,7 @@ static void module_delta(const struct fw_stats *a, const struct fw_stats *b,
 static int report(const struct scen *sc, const struct conn *cn, long tmo,
 		  const struct result *r, const struct record *m)
 {
+	bool fresh = sc->netns && !strcmp(sc->netns, "new");
 	struct fw_expect e;
 	bool agree = true;
 
@@ -360,9 +353,16 @@ static int report(const struct scen *sc, const struct conn *cn, long tmo,
 	       tmo > FW_TIMEWAIT_LEN_S ? ": above 60 s an orphan gets 2 x (tmo - 60)" : "");
 	if (!m->loaded) {
 		printf("  finwait_stats               not loaded: no record (modprobe finwait_stats)\n");
+	} else if (!m->completed) {
+		printf("  finwait_stats               recorded no exit\n");
+		agree = false;
 	} else if (!m->single) {
-		printf("  finwait_stats               %llu entries, %llu exits in this namespace meanwhile: this connection cannot be singled out\n",
-		       (unsigned long long)m->entered, (unsigned long long)m->completed);
+		printf("  finwait_stats               %llu entries, %llu exits in this namespace meanwhile: %s\n",
+		       (unsigned long long)m->entered, (unsigned long long)m->completed,
+		       fresh ? "a fresh namespace must show exactly 1" :
+			       "this connection cannot be singled out");
+		if (fresh)
+			agree = false;
 	} else {
 		printf("  finwait_stats recorded      %.3f s, left_%s\n", m->lifetime,
 		       m->reason >= 0 ? fw_left_name[m->reason] : "?");
@@ -386,6 +386,12 @@ static int fail(const char *what, int e)
 	return EXIT_DISAGREE;
 }
 
+/* A step of the run failed: 130 when a signal cut it short. */
+static int step_fail(const char *what, int e)
+{
+	return fw_interrupted ? EXIT_INTERRUPTED : fail(what, e);
+}
+
 static int run(const struct scen *sc)
 {
 	struct fw_stats before, after;
@@ -401,6 +407,7 @@ static int run(const struct scen *sc)
 	pid_t srv = -1;
 	double t0;
 	int rc, e;
+	char c;
 
 	fw_catch_signals();
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -410,9 +417,12 @@ static int run(const struct scen *sc)
 		e = fw_enter_netns(sc->netns, err, sizeof(err));
 	else
 		e = 0;
-	if (e)
-		return e == -EPERM || e == -ENOENT || e == -EINVAL ?
-		       fw_usage_error("scenario", "%s", err) : fail(err, 0);
+	if (e == -EPERM || e == -ENOENT || e == -EINVAL)
+		return fw_usage_error("scenario", "%s", err);
+	if (e) {
+		fprintf(stderr, "finwait scenario: %s\n", err);
+		return EXIT_DISAGREE;
+	}
 
 	e = fw_sysctl_get(FW_SYSCTL_FIN, &old_tmo);
 	if (e)
@@ -436,7 +446,7 @@ static int run(const struct scen *sc)
 	rc = EXIT_DISAGREE;
 	nl = fw_diag_open();
 	if (nl < 0) {
-		rc = fail("NETLINK_SOCK_DIAG", nl);
+		rc = step_fail("NETLINK_SOCK_DIAG", nl);
 		goto out;
 	}
 	/* The listener, bound before the fork: the port is known, no race. */
@@ -460,17 +470,17 @@ static int run(const struct scen *sc)
 	lfd = socket(sc->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lfd < 0 || bind(lfd, (struct sockaddr *)&ss, sl) || listen(lfd, 1) ||
 	    getsockname(lfd, (struct sockaddr *)&ss, &sl)) {
-		rc = fail("listen", errno);
+		rc = step_fail("listen", errno);
 		goto out;
 	}
 	cn.dport = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	if (pipe2(up, O_CLOEXEC) || pipe2(ctl, O_CLOEXEC)) {
-		rc = fail("pipe", errno);
+		rc = step_fail("pipe", errno);
 		goto out;
 	}
 	srv = fork();
 	if (srv < 0) {
-		rc = fail("fork", errno);
+		rc = step_fail("fork", errno);
 		goto out;
 	}
 	if (!srv) {
@@ -478,19 +488,22 @@ static int run(const struct scen *sc)
 		close(ctl[1]);
 		server(lfd, up[1], ctl[0]);
 	}
+	/* The parent keeps only its ends: a dead server is an EOF. */
 	close(lfd);
-	lfd = -1;
+	close(up[1]);
+	close(ctl[0]);
+	lfd = up[1] = ctl[0] = -1;
 	cfd = socket(sc->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (cfd < 0 || connect(cfd, (struct sockaddr *)&ss, sl)) {
-		rc = fail("connect", errno);
+		rc = step_fail("connect", errno);
 		goto out;
 	}
-	if (await(up[0], 5) != 'a') {
-		rc = fail("the server did not accept", ETIMEDOUT);
+	if (!fw_wait_readable(up[0], 5) || read(up[0], &c, 1) != 1 || c != 'a') {
+		rc = step_fail("the server did not accept", ETIMEDOUT);
 		goto out;
 	}
 	if (getsockname(cfd, (struct sockaddr *)&ss, &sl)) {
-		rc = fail("getsockname", errno);
+		rc = step_fail("getsockname", errno);
 		goto out;
 	}
 	cn.sport = ntohs(((struct sockaddr_in *)&ss)->sin_port);
@@ -503,10 +516,14 @@ static int run(const struct scen *sc)
 		printf("(finwait_stats unreadable: %s)\n", err);
 
 	if (kill(srv, SIGSTOP) || waitpid(srv, &e, WUNTRACED) != srv || !WIFSTOPPED(e)) {
-		rc = fail("stopping the server", errno);
+		rc = step_fail("stopping the server", errno);
 		goto out;
 	}
 	printf("server stopped (SIGSTOP, as Ctrl+Z): it never calls close()\n");
+	if (fw_interrupted) {
+		rc = EXIT_INTERRUPTED;
+		goto out;
+	}
 	if (sc->ending == FW_HALF_CLOSE)
 		printf("client shutdown(SHUT_WR)s at +0 and will close() at +%.3f s\n", sc->at);
 	else if (sc->ending != FW_STOPPED_PEER)
@@ -521,18 +538,16 @@ static int run(const struct scen *sc)
 		cfd = -1;
 	}
 	if (e) {
-		rc = fail("close", errno);
+		rc = step_fail("close", errno);
 		goto out;
 	}
 	e = follow(sc, &cn, nl, &cfd, ctl[1], up[0], srv, t0,
 		   fw_orphan_lifetime(tmo) * 1.25 + sc->at + 10, &r);
 	if (e) {
-		rc = fail("following the socket", e);
+		rc = step_fail("following the socket", e);
 		goto out;
 	}
 	if (fw_interrupted) {
-		printf("interrupted at +%.3f s: the server is killed, the sysctl restored\n",
-		       fw_now_s() - t0);
 		rc = EXIT_INTERRUPTED;
 		goto out;
 	}
@@ -565,6 +580,9 @@ out:
 		if (e)
 			rc = fail("restoring " FW_SYSCTL_FIN, e);
 	}
+	if (rc == EXIT_INTERRUPTED)
+		printf("interrupted: server killed and reaped%s\n",
+		       restore ? ", tcp_fin_timeout restored" : "");
 	if (cfd >= 0)
 		close(cfd);
 	if (lfd >= 0)

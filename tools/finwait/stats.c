@@ -4,6 +4,7 @@
  * what a person, a JSON consumer or Prometheus reads. No system calls here:
  * tests/test_stats.c checks all of it against fixtures.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -97,7 +98,7 @@ int fw_parse(const char *text, struct fw_stats *s, char *err, size_t errlen)
 
 	memset(s, 0, sizeof(*s));
 	while (*p) {
-		char name[64], val[32], *end;
+		char name[64], *val, *sp, *end;
 		const char *eol = strchr(p, '\n');
 		size_t n = eol ? (size_t)(eol - p) : strlen(p);
 		char buf[128];
@@ -112,8 +113,14 @@ int fw_parse(const char *text, struct fw_stats *s, char *err, size_t errlen)
 		p += eol ? n + 1 : n;
 		if (!n)
 			continue;
-		if (sscanf(buf, "%63s %31s", name, val) != 2)
+		/* Exactly "name value": one space, no other blank. */
+		sp = strchr(buf, ' ');
+		if (!sp || sp == buf || !sp[1] || strpbrk(sp + 1, " \t") ||
+		    (size_t)(sp - buf) >= sizeof(name))
 			return perr(err, errlen, line, "not \"name value\": '%s'", buf);
+		memcpy(name, buf, sp - buf);
+		name[sp - buf] = '\0';
+		val = sp + 1;
 		for (i = 0; i < NFIELDS; i++)
 			if (!strcmp(name, fields[i].name))
 				slot = i;
@@ -124,16 +131,19 @@ int fw_parse(const char *text, struct fw_stats *s, char *err, size_t errlen)
 		if (seen[slot])
 			return perr(err, errlen, line, "%s given twice", name);
 		seen[slot] = true;
+		/* Digits only (a '-' where the module prints signed): no '+',
+		 * no blanks, nothing that strto*() would quietly accept.
+		 */
 		errno = 0;
 		if (slot < (int)NFIELDS && fields[slot].sgn) {
-			int64_t sv = strtoll(val, &end, 10);
-
-			v = (uint64_t)sv;
+			v = (uint64_t)strtoll(val, &end, 10);
 		} else {
 			v = strtoull(val, &end, 10);
 			if (val[0] == '-')
 				errno = ERANGE;
 		}
+		if (!isdigit((unsigned char)val[val[0] == '-']))
+			errno = EINVAL;
 		if (errno || *end || end == val)
 			return perr(err, errlen, line, "bad value '%s' for %s", val, name);
 		if (slot < (int)NFIELDS)

@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -195,10 +197,74 @@ double fw_now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+volatile sig_atomic_t fw_interrupted;
+static const int fw_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+static sigset_t fw_waitmask;	/* the mask to wait with: fw_sigs let through */
+static bool fw_caught;
+
+static void on_signal(int sig)
+{
+	fw_interrupted = sig;
+}
+
+/*
+ * Ctrl+C and its kin set fw_interrupted. They stay blocked except inside
+ * fw_sleep_s() and fw_wait_readable(), so none can land between a check of
+ * the flag and a wait and go unnoticed. SIGPIPE is ignored: an output
+ * closed early (| head) must not skip the clean-up.
+ */
+void fw_catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t block;
+	unsigned int i;
+
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	for (i = 0; i < ARRAY_SIZE(fw_sigs); i++) {
+		sigaction(fw_sigs[i], &sa, NULL);
+		sigaddset(&block, fw_sigs[i]);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sigprocmask(SIG_BLOCK, &block, &fw_waitmask);
+	for (i = 0; i < ARRAY_SIZE(fw_sigs); i++)
+		sigdelset(&fw_waitmask, fw_sigs[i]);
+	fw_caught = true;
+}
+
+/* In a child: the terminal's signals are the parent's business. */
+void fw_child_signals(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(fw_sigs); i++)
+		signal(fw_sigs[i], fw_sigs[i] == SIGTERM ? SIG_DFL : SIG_IGN);
+	signal(SIGPIPE, SIG_DFL);
+	if (fw_caught)
+		sigprocmask(SIG_SETMASK, &fw_waitmask, NULL);
+}
+
+static int fw_wait(int fd, double s)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct timespec ts;
+
+	if (s < 0)
+		s = 0;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (time_t)s) * 1e9);
+	return ppoll(&p, fd >= 0, &ts, fw_caught ? &fw_waitmask : NULL);
+}
+
+/* Sleep @s seconds; returns early on a signal. */
 void fw_sleep_s(double s)
 {
-	struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
-
 	if (s > 0)
-		nanosleep(&ts, NULL);
+		fw_wait(-1, s);
+}
+
+/* Is @fd readable within @s seconds? false on a timeout or a signal. */
+bool fw_wait_readable(int fd, double s)
+{
+	return fw_wait(fd, s) == 1;
 }

@@ -180,6 +180,7 @@ ok $? "scenario --fin-timeout as nobody: exit 2, nothing changed"
 "$fw" scenario stopped-peer --netns fwt --fin-timeout 30 >"$tmp/scen" 2>&1 &
 spid=$!
 wait_until 10 grep -q 'FIN-WAIT-2  *timer' "$tmp/scen"
+seen=$?
 srv=$(sed -n 's/^server pid \([0-9]*\) .*/\1/p' "$tmp/scen")
 t0=$(now_ms)
 kill -INT $spid
@@ -187,10 +188,16 @@ wait $spid
 rc=$?
 ms=$(( $(now_ms) - t0 ))
 sed 's/^/# /' "$tmp/scen"
-[ "$rc" -eq 130 ] && [ "$ms" -lt 2000 ] && [ -n "$srv" ] && [ ! -e "/proc/$srv" ] &&
-	grep -q '^interrupted at' "$tmp/scen" &&
+[ "$seen" -eq 0 ] && [ "$rc" -eq 130 ] && [ "$ms" -lt 2000 ] && [ -n "$srv" ] &&
+	[ ! -e "/proc/$srv" ] &&
+	grep -q '^interrupted: server killed and reaped, tcp_fin_timeout restored$' "$tmp/scen" &&
 	[ "$(ip netns exec fwt cat /proc/sys/net/ipv4/tcp_fin_timeout)" = 50 ]
 ok $? "Ctrl+C during a scenario: exit 130 in $ms ms, server $srv gone, fwt's tcp_fin_timeout back to 50"
+
+# Output closed early (| head): no SIGPIPE death, the sysctl restored.
+"$fw" scenario stopped-peer --netns fwt --fin-timeout 2 | head -1 >/dev/null
+[ "$(ip netns exec fwt cat /proc/sys/net/ipv4/tcp_fin_timeout)" = 50 ]
+ok $? "scenario | head -1: runs to the end, fwt's tcp_fin_timeout back to 50"
 
 # Without the module: stats say so (exit 1); a scenario still runs.
 modprobe -r finwait_stats

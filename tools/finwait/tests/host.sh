@@ -53,12 +53,12 @@ ok $? "--version prints 'finwait $ver' (the VERSION file)"
 
 run --help
 [ "$rc" -eq 0 ] && [ -z "$err" ] &&
-	for c in stats watch reset scenario; do grep -q "^  $c " <<<"$out" || exit 1; done
+	(for c in stats watch reset scenario; do grep -q "^  $c " <<<"$out" || exit 1; done)
 ok $? "--help lists stats, watch, reset, scenario"
 run scenario --help
 [ "$rc" -eq 0 ] &&
-	for e in stopped-peer peer-close peer-reset half-close --fin-timeout --port -6 \
-		--netns --after --hold; do grep -q -- "$e" <<<"$out" || exit 1; done
+	(for e in stopped-peer peer-close peer-reset half-close --fin-timeout --port -6 \
+		--netns --after --hold; do grep -q -- "$e" <<<"$out" || exit 1; done)
 ok $? "scenario --help lists the endings and every option"
 
 for f in typical empty halfclose; do
@@ -125,7 +125,8 @@ rate=$(awk '$1 == "entered" && $3 != "-" { print $3 }' "$tmp/watch")
 [ "$rc" -eq 0 ] && awk -v r="$rate" 'BEGIN { exit !(r >= 27 && r <= 30.5) }'
 ok $? "watch -i 1: +30 entries in one interval shows ${rate:-no} per s (27..30.5)"
 
-"$fw" watch --file "$fx/typical.txt" -i 0.2 >"$tmp/watch" 2>&1 &
+# -i 30: a Ctrl+C that the sleep missed would show as a 30 s wait.
+"$fw" watch --file "$fx/typical.txt" -i 30 >"$tmp/watch" 2>&1 &
 pid=$!
 wait_for "$tmp/watch" '^untracked'
 t0=$EPOCHREALTIME
@@ -150,6 +151,7 @@ done <<'CASES'
 |no command given
 frobnicate|unknown command 'frobnicate'
 stats --jsn|unknown option '--jsn'
+stats --json=1|bad option '--json=1'
 stats --json --prometheus|exclude each other
 stats --netns|--netns needs a value
 stats --netns fw-no-such-ns|no network namespace 'fw-no-such-ns'

@@ -108,6 +108,24 @@ static void rejects(const char *in, const char *msg)
 	ok(r < 0 && strstr(err, msg), "%s rejected with \"%s\" (got \"%s\")", in, msg, err);
 }
 
+/* typical.txt with its "entered 1210" line replaced by @line: rejected? */
+static void rejects_line(const char *line, const char *msg)
+{
+	char *text = slurp("typical.txt"), *buf, err[256] = "";
+	char *at = strstr(text, "entered 1210\n");
+	struct fw_stats s;
+	int r;
+
+	if (asprintf(&buf, "%.*s%s\n%s", (int)(at - text), text, line,
+		     at + strlen("entered 1210\n")) < 0)
+		exit(1);
+	r = fw_parse(buf, &s, err, sizeof(err));
+	ok(r < 0 && strstr(err, msg), "'%s' rejected with \"%s\" (got \"%s\")", line, msg,
+	   err);
+	free(buf);
+	free(text);
+}
+
 static void prom_arithmetic(const char *in)
 {
 	char err[256], *text, *p;
@@ -214,7 +232,7 @@ int main(int argc, char **argv)
 	char err[256];
 
 	dir = argc > 1 ? argv[1] : "tests/fixtures";
-	printf("TAP version 13\n1..33\n");
+	printf("TAP version 13\n1..38\n");
 	same("typical.txt", HUMAN, "typical.human");
 	same("typical.txt", JSON, "typical.json");
 	same("typical.txt", PROM, "typical.prom");
@@ -231,6 +249,11 @@ int main(int argc, char **argv)
 	rejects("twice.txt", "line 48: entered given twice");
 	rejects("badvalue.txt", "line 4: bad value '12x' for entered");
 	rejects("negative.txt", "bad value '-3' for hist_us_64");
+	rejects_line("entered 1210 junk", "line 4: not \"name value\"");
+	rejects_line("entered  1210", "line 4: not \"name value\"");
+	rejects_line("entered\t1210", "line 4: not \"name value\"");
+	rejects_line("entered +1210", "line 4: bad value '+1210' for entered");
+	rejects_line("entered 18446744073709551616", "bad value '18446744073709551616'");
 	ok(!parse_file("current_negative.txt", &s, err, sizeof(err)) && s.current == -1,
 	   "current may be read as -1 (per-CPU sums are not one instant)");
 	ok(fw_parse("", &s, err, sizeof(err)) < 0 && strstr(err, "no 'fin_timeout_ms' line"),
