@@ -6,19 +6,37 @@
 #ifndef _FINWAIT_COMPAT_H
 #define _FINWAIT_COMPAT_H
 
-#include <linux/kprobes.h>
+#include <linux/ftrace.h>
 #include <linux/jiffies.h>
 #include <linux/tcp.h>
 #include <net/net_namespace.h>
 
-#if !IS_ENABLED(CONFIG_KPROBES)
-#error "finwait_stats needs CONFIG_KPROBES"
+#if !IS_ENABLED(CONFIG_DYNAMIC_FTRACE_WITH_REGS)
+#error "finwait_stats needs CONFIG_DYNAMIC_FTRACE_WITH_REGS (function tracer)"
 #endif
 #if !IS_ENABLED(CONFIG_NET_NS)
 #error "finwait_stats needs CONFIG_NET_NS"
 #endif
 
-/* Nth argument (0-based) of the probed function, at its entry. */
+/*
+ * ftrace callbacks. From 5.11 they get a struct ftrace_regs (pt_regs with
+ * FTRACE_OPS_FL_SAVE_REGS) and guard their own recursion, per context;
+ * before, a struct pt_regs, and ftrace guards recursion for them.
+ */
+#ifdef FW_HAVE_FTRACE_REGS
+#include <linux/trace_recursion.h>
+#define FW_FTRACE_REGS	struct ftrace_regs
+#define fw_ftrace_get_regs(fregs)	ftrace_get_regs(fregs)
+#define fw_recursion_trylock(ip, pip)	ftrace_test_recursion_trylock((ip), (pip))
+#define fw_recursion_unlock(bit)	ftrace_test_recursion_unlock(bit)
+#else
+#define FW_FTRACE_REGS	struct pt_regs
+#define fw_ftrace_get_regs(regs)	(regs)
+#define fw_recursion_trylock(ip, pip)	0
+#define fw_recursion_unlock(bit)	do { } while (0)
+#endif
+
+/* Nth argument (0-based) of the hooked function, at its entry. */
 #if defined(CONFIG_HAVE_FUNCTION_ARG_ACCESS_API)
 #define FW_ARG(regs, n)	regs_get_kernel_argument((regs), (n))
 #elif defined(CONFIG_X86_64)

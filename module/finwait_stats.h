@@ -2,7 +2,7 @@
 /*
  * finwait_stats: true FIN-WAIT-2 lifetimes per network namespace.
  *
- * Data path: hooks.c (kprobes) -> track.c (one record per connection in
+ * Data path: hooks.c (ftrace hooks) -> track.c (one record per connection in
  * FIN-WAIT-2, keyed by the object that holds it) -> per-CPU counters of the
  * connection's netns (stats.c) -> /proc/net/finwait_stats (proc.c).
  */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The kprobes that follow a connection through FIN-WAIT-2, whichever object
- * holds it (see README "How it works"):
+ * The function-entry hooks that follow a connection through FIN-WAIT-2,
+ * whichever object holds it (see README "How it works"):
  *
  *   full socket         tcp_set_state      enters; leaves (close, abort)
  *                       tcp_time_wait      peer FIN; handoff to a tw begins
@@ -15,12 +15,21 @@
  *                       inet_twsk_kill     killed by RST, our RST, teardown
  *                       tcp_twsk_destructor  last chance, always reached
  *
+ * The hooks are ftrace callbacks (one ftrace_ops per function, with saved
+ * registers for the arguments), not kprobes: a kprobe handler interrupted
+ * by a softirq that hits another kprobe on the same CPU makes the kernel
+ * drop the second event (kprobe_running(), nmissed), and under load that
+ * lost FIN-WAIT-2 entries. ftrace's recursion guard is per context, so a
+ * softirq's hook runs inside a process-context one.
+ *
  * Handlers run with preemption off, in softirq, timer or process context.
  * Each first checks the state it cares about, so transitions that do not
  * involve FIN-WAIT-2 cost a few comparisons.
  */
+#include <linux/atomic.h>
+#include <linux/ftrace.h>
 #include <linux/kernel.h>
-#include <linux/kprobes.h>
+#include <linux/string.h>
 #include <linux/percpu.h>
 #include <linux/timekeeping.h>
 #include <linux/tcp.h>
@@ -45,7 +54,7 @@ static void *fw_arg_ptr(struct pt_regs *regs, unsigned int n)
 	return (void *)FW_ARG(regs, n);
 }
 
-static int fw_set_state(struct kprobe *p, struct pt_regs *regs)
+static void fw_set_state(struct pt_regs *regs)
 {
 	struct sock *sk = fw_arg_ptr(regs, 0);
 	int state = (int)FW_ARG(regs, 1);
@@ -56,40 +65,37 @@ static int fw_set_state(struct kprobe *p, struct pt_regs *regs)
 
 		/* tcp_close_state() repeats it on a half-closed socket. */
 		if (old == TCP_FIN_WAIT2)
-			return 0;
+			return;
 		fwn = fw_net(sock_net(sk));
 		if (!READ_ONCE(fwn->dying))
 			fw_track_enter(fwn, sk, ktime_get_ns());
 	} else if (old == TCP_FIN_WAIT2) {
 		fw_track_close(sk, ktime_get_ns());
 	}
-	return 0;
 }
 
-static int fw_time_wait(struct kprobe *p, struct pt_regs *regs)
+static void fw_time_wait(struct pt_regs *regs)
 {
 	struct sock *sk = fw_arg_ptr(regs, 0);
 	int state = (int)FW_ARG(regs, 1);
 
 	if (READ_ONCE(sk->sk_state) != TCP_FIN_WAIT2)
-		return 0;
+		return;
 	if (state == TCP_TIME_WAIT)
 		fw_track_leave(sk, FW_EXIT_PEER_FIN, ktime_get_ns());
 	else
 		fw_track_handoff(sk);
-	return 0;
 }
 
-static int fw_hashdance(struct kprobe *p, struct pt_regs *regs)
+static void fw_hashdance(struct pt_regs *regs)
 {
 	struct inet_timewait_sock *tw = fw_arg_ptr(regs, 0);
 
 	if (tw->tw_substate == TCP_FIN_WAIT2)
 		fw_track_rekey(fw_arg_ptr(regs, 1), tw);
-	return 0;
 }
 
-static int fw_tw_schedule(struct kprobe *p, struct pt_regs *regs)
+static void fw_tw_schedule(struct pt_regs *regs)
 {
 	struct inet_timewait_sock *tw = fw_arg_ptr(regs, 0);
 	bool rearm = FW_ARG(regs, 2) & 0xff;
@@ -97,24 +103,22 @@ static int fw_tw_schedule(struct kprobe *p, struct pt_regs *regs)
 	/* tcp_timewait_state_process() took the FIN: substate TIME_WAIT. */
 	if (rearm && READ_ONCE(tw->tw_substate) == TCP_TIME_WAIT)
 		fw_track_leave(tw, FW_EXIT_PEER_FIN, ktime_get_ns());
-	return 0;
 }
 
-static int fw_tw_segment_begin(struct kprobe *p, struct pt_regs *regs)
+static void fw_tw_segment_begin(struct pt_regs *regs)
 {
 	struct inet_timewait_sock *tw = fw_arg_ptr(regs, 0);
 	const struct tcphdr *th = fw_arg_ptr(regs, 2);
 	struct fw_tw_segment *seg;
 
 	if (READ_ONCE(tw->tw_substate) != TCP_FIN_WAIT2)
-		return 0;
+		return;
 	seg = this_cpu_ptr(&fw_tw_segment);
 	seg->tw = tw;
 	seg->rst = th->rst;
-	return 0;
 }
 
-static int fw_tw_timer(struct kprobe *p, struct pt_regs *regs)
+static void fw_tw_timer(struct pt_regs *regs)
 {
 	struct timer_list *t = fw_arg_ptr(regs, 0);
 	struct inet_timewait_sock *tw;
@@ -122,104 +126,134 @@ static int fw_tw_timer(struct kprobe *p, struct pt_regs *regs)
 	tw = container_of(t, struct inet_timewait_sock, tw_timer);
 	if (READ_ONCE(tw->tw_substate) == TCP_FIN_WAIT2)
 		fw_track_leave(tw, FW_EXIT_TIMEOUT, ktime_get_ns());
-	return 0;
 }
 
-static int fw_tw_kill(struct kprobe *p, struct pt_regs *regs)
+static void fw_tw_kill(struct pt_regs *regs)
 {
 	struct inet_timewait_sock *tw = fw_arg_ptr(regs, 0);
 	struct fw_tw_segment *seg;
 	bool same;
 
 	if (READ_ONCE(tw->tw_substate) != TCP_FIN_WAIT2)
-		return 0;
+		return;
 	seg = this_cpu_ptr(&fw_tw_segment);
 	same = in_serving_softirq() && seg->tw == tw;
 	fw_track_leave(tw, fw_classify_tw_kill(same, seg->rst), ktime_get_ns());
 	if (same)
 		seg->tw = NULL;
-	return 0;
 }
 
-static int fw_reset(struct kprobe *p, struct pt_regs *regs)
+static void fw_reset(struct pt_regs *regs)
 {
 	struct sock *sk = fw_arg_ptr(regs, 0);
 
 	if (READ_ONCE(sk->sk_state) == TCP_FIN_WAIT2)
 		fw_track_leave(sk, fw_classify_reset(fw_reset_skb_is_rst(regs)),
 			       ktime_get_ns());
-	return 0;
 }
 
-static int fw_active_reset(struct kprobe *p, struct pt_regs *regs)
+static void fw_active_reset(struct pt_regs *regs)
 {
 	struct sock *sk = fw_arg_ptr(regs, 0);
 
 	if (READ_ONCE(sk->sk_state) == TCP_FIN_WAIT2)
 		fw_track_leave(sk, fw_classify_active_reset(in_serving_softirq()),
 			       ktime_get_ns());
-	return 0;
 }
 
-static int fw_disconnect(struct kprobe *p, struct pt_regs *regs)
+static void fw_disconnect(struct pt_regs *regs)
 {
 	struct sock *sk = fw_arg_ptr(regs, 0);
 	bool closing;
 
 	if (READ_ONCE(sk->sk_state) != TCP_FIN_WAIT2)
-		return 0;
+		return;
 	closing = READ_ONCE(sk->sk_shutdown) == SHUTDOWN_MASK;
 	fw_track_leave(sk, fw_classify_disconnect(closing), ktime_get_ns());
-	return 0;
 }
 
-#define FW_PROBE(sym, fn, opt) \
-	{ .kp = { .symbol_name = (sym), .pre_handler = (fn) }, .optional = (opt) }
+#define FW_HOOK(sym, fn, opt) { .name = (sym), .handler = (fn), .optional = (opt) }
 
-static struct fw_probe {
-	struct kprobe kp;
+static struct fw_hook {
+	const char *name;
+	void (*handler)(struct pt_regs *regs);
 	bool optional;		/* another hook covers it, later */
 	bool registered;
-} fw_probes[] = {
-	FW_PROBE("tcp_time_wait", fw_time_wait, false),
-	FW_PROBE(FW_SYM_HASHDANCE, fw_hashdance, false),
-	FW_PROBE("__inet_twsk_schedule", fw_tw_schedule, false),
-	FW_PROBE("tcp_timewait_state_process", fw_tw_segment_begin, false),
-	FW_PROBE("tw_timer_handler", fw_tw_timer, false),
-	FW_PROBE("inet_twsk_kill", fw_tw_kill, true),
-	FW_PROBE("tcp_twsk_destructor", fw_tw_kill, false),
-	FW_PROBE("tcp_reset", fw_reset, false),
-	FW_PROBE("tcp_send_active_reset", fw_active_reset, false),
-	FW_PROBE("tcp_disconnect", fw_disconnect, false),
+	struct ftrace_ops ops;
+} fw_hooks[] = {
+	FW_HOOK("tcp_time_wait", fw_time_wait, false),
+	FW_HOOK(FW_SYM_HASHDANCE, fw_hashdance, false),
+	FW_HOOK("__inet_twsk_schedule", fw_tw_schedule, false),
+	FW_HOOK("tcp_timewait_state_process", fw_tw_segment_begin, false),
+	FW_HOOK("tw_timer_handler", fw_tw_timer, false),
+	FW_HOOK("inet_twsk_kill", fw_tw_kill, true),
+	FW_HOOK("tcp_twsk_destructor", fw_tw_kill, false),
+	FW_HOOK("tcp_reset", fw_reset, false),
+	FW_HOOK("tcp_send_active_reset", fw_active_reset, false),
+	FW_HOOK("tcp_disconnect", fw_disconnect, false),
 	/* Last: entries start once every way out is watched. */
-	FW_PROBE("tcp_set_state", fw_set_state, false),
+	FW_HOOK("tcp_set_state", fw_set_state, false),
 };
+
+/* Calls the recursion guard turned away: events lost, shown as probe_missed. */
+static atomic_long_t fw_missed = ATOMIC_LONG_INIT(0);
+
+static void notrace fw_ftrace_call(unsigned long ip, unsigned long parent_ip,
+				   struct ftrace_ops *ops, FW_FTRACE_REGS *fregs)
+{
+	struct fw_hook *h = container_of(ops, struct fw_hook, ops);
+	struct pt_regs *regs = fw_ftrace_get_regs(fregs);
+	int bit;
+
+	bit = fw_recursion_trylock(ip, parent_ip);
+	if (bit < 0) {
+		atomic_long_inc(&fw_missed);
+		return;
+	}
+	preempt_disable_notrace();
+	if (likely(regs))
+		h->handler(regs);
+	preempt_enable_notrace();
+	fw_recursion_unlock(bit);
+}
 
 unsigned long fw_hooks_missed(void)
 {
-	unsigned long n = 0;
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(fw_probes); i++)
-		if (fw_probes[i].registered)
-			n += fw_probes[i].kp.nmissed;
-	return n;
+	return atomic_long_read(&fw_missed);
 }
 
-/* Unregister in one batch (one grace period); returns with no handler running. */
+/* Unregister in reverse; returns with no handler running. */
 void fw_hooks_exit(void)
 {
-	struct kprobe *kps[ARRAY_SIZE(fw_probes)];
-	unsigned int i, n = 0;
+	unsigned int i;
 
-	for (i = ARRAY_SIZE(fw_probes); i-- > 0;) {
-		if (!fw_probes[i].registered)
+	for (i = ARRAY_SIZE(fw_hooks); i-- > 0;) {
+		struct fw_hook *h = &fw_hooks[i];
+
+		if (!h->registered)
 			continue;
-		kps[n++] = &fw_probes[i].kp;
-		fw_probes[i].registered = false;
+		unregister_ftrace_function(&h->ops);
+		ftrace_free_filter(&h->ops);
+		h->registered = false;
 	}
-	if (n)
-		unregister_kprobes(kps, n);
+}
+
+static int fw_hook_register(struct fw_hook *h)
+{
+	char name[KSYM_NAME_LEN];
+	int err;
+
+	/* ftrace_set_filter() parses, and so writes to, its buffer. */
+	strscpy(name, h->name, sizeof(name));
+	h->ops.func = fw_ftrace_call;
+	h->ops.flags = FTRACE_OPS_FL_SAVE_REGS;
+	err = ftrace_set_filter(&h->ops, name, strlen(name), 0);
+	if (err)
+		return err;
+	err = register_ftrace_function(&h->ops);
+	if (err)
+		ftrace_free_filter(&h->ops);
+	return err;
 }
 
 int fw_hooks_init(void)
@@ -227,20 +261,20 @@ int fw_hooks_init(void)
 	unsigned int i;
 	int err;
 
-	for (i = 0; i < ARRAY_SIZE(fw_probes); i++) {
-		struct fw_probe *p = &fw_probes[i];
+	for (i = 0; i < ARRAY_SIZE(fw_hooks); i++) {
+		struct fw_hook *h = &fw_hooks[i];
 
-		err = register_kprobe(&p->kp);
-		if (err && p->optional) {
-			pr_info("%s not probeable (%d), covered by later hooks\n",
-				p->kp.symbol_name, err);
+		err = fw_hook_register(h);
+		if (err && h->optional) {
+			pr_info("%s not traceable (%d), covered by later hooks\n",
+				h->name, err);
 			continue;
 		}
 		if (err) {
-			pr_err("cannot probe %s: %d\n", p->kp.symbol_name, err);
+			pr_err("cannot hook %s: %d\n", h->name, err);
 			goto err_unregister;
 		}
-		p->registered = true;
+		h->registered = true;
 	}
 	return 0;
 

@@ -2,7 +2,7 @@
 /*
  * Per-netns, per-CPU counters of FIN-WAIT-2 lifetimes.
  *
- * Writers run in kprobe handlers (softirq, timer or process context) with
+ * Writers run in the hooks (softirq, timer or process context) with
  * interrupts off, so a CPU's block is never written concurrently; readers
  * sum the blocks under each block's seqcount. Reading costs O(CPUs).
  */

@@ -104,7 +104,7 @@ void fw_track_enter(struct fw_net *fwn, const void *key, u64 now_ns)
 	}
 	/*
 	 * A record for the same object means its exit event was lost (a
-	 * missed kprobe) and the memory was reused: end it as "other".
+	 * missed event) and the memory was reused: end it as "other".
 	 */
 	old = fw_find(hash, key);
 	if (old)

@@ -237,8 +237,8 @@ void fw_print_human(FILE *f, const struct fw_stats *s, const char *where)
 	fprintf(f, "%-18s %12" PRIu64 "   not tracked: max_tracked reached\n",
 		"untracked", s->untracked);
 	fprintf(f, "%-18s %12" PRIu64 "   %s\n", "probe_missed", s->probe_missed,
-		s->probe_missed ? "kprobe events lost: counts may be short" :
-				  "no kprobe event lost");
+		s->probe_missed ? "hook calls lost: counts may be short" :
+				  "no hook call lost");
 	if (s->completed)
 		fprintf(f, "\nlifetime   min %s   mean %s   max %s   (%" PRIu64 " completed)\n",
 			dur(a, sizeof(a), s->min_us),
@@ -305,7 +305,7 @@ void fw_print_prometheus(FILE *f, const struct fw_stats *s)
 		  "Entries not tracked because max_tracked was reached.");
 	fprintf(f, "finwait_untracked_total %" PRIu64 "\n", s->untracked);
 	prom_head(f, "probe_missed_total", "counter",
-		  "Kprobe events the kernel could not deliver, all namespaces.");
+		  "Hook calls the recursion guard turned away, all namespaces.");
 	fprintf(f, "finwait_probe_missed_total %" PRIu64 "\n", s->probe_missed);
 	prom_head(f, "lifetime_seconds", "histogram",
 		  "Time spent in FIN-WAIT-2 by connections that left it.");

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Build the debug guest kernel from Debian's linux-source-6.1: tinyconfig plus
-# debug.config (KUnit, KASAN, lockdep, kmemleak, kprobes, netns, IPv6, veth).
+# debug.config (KUnit, KASAN, lockdep, kmemleak, ftrace, netns, IPv6, veth).
 # The result is cached outside the work tree, keyed by the fragment and the
 # source package version, so it is rebuilt only when either changes.
 #
