@@ -13,6 +13,8 @@
 #   --timeout SECONDS       kill a hung guest after this long (default 600)
 #   --kmemleak              scan for leaks at the end (debug kernel)
 #   --log FILE              keep the guest's kernel log there
+#   --mem MIB               guest memory (default: the kernel's, kernels.sh)
+#   --append ARGS           more kernel command line
 #
 # Exit: the script's status; 124 when the guest hung or died before it
 # reported one; 125 when the kernel log holds a splat (BUG, WARNING, Oops,
@@ -27,7 +29,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-kernel=distro moddir= payload= timeout=600 kmemleak=0 keeplog=
+kernel=distro moddir= payload= timeout=600 kmemleak=0 keeplog= mem= extra=
 while [ $# -gt 1 ]; do
 	case $1 in
 	--kernel) kernel=$2; shift 2 ;;
@@ -36,6 +38,8 @@ while [ $# -gt 1 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--kmemleak) kmemleak=1; shift ;;
 	--log) keeplog=$2; shift 2 ;;
+	--mem) mem=$2; shift 2 ;;
+	--append) extra=$2; shift 2 ;;
 	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -54,14 +58,14 @@ cp "$script" "$work/payload/vm-cmd"
 "$here/mkinitramfs.sh" "$work/initrd.gz" "$KREL" "$moddir" "$work/payload"
 
 append="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1"
-append+=" tsc=reliable finwait.kmemleak=$kmemleak"
+append+=" tsc=reliable finwait.kmemleak=$kmemleak${extra:+ $extra}"
 accel=(-accel "tcg,thread=${FINWAIT_TCG_THREAD:-single}" -cpu max)
 [ "${FINWAIT_KVM:-0}" = 1 ] && accel=(-accel kvm -cpu host)
 
 console=$work/console.log
 set +e
 timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${accel[@]}" \
-	-smp 2 -m "$VM_MEM" -nodefaults -display none -no-reboot \
+	-smp 2 -m "${mem:-$VM_MEM}" -nodefaults -display none -no-reboot \
 	-kernel "$KIMAGE" -initrd "$work/initrd.gz" -append "$append" \
 	-serial "file:$console" -chardev stdio,id=out,signal=off \
 	-serial chardev:out </dev/null | tee "$work/out.log"
