@@ -9,6 +9,7 @@
 #   make load / unload
 #   make demo            the stopped-peer experiment in a qemu guest
 #   make check           every test suite, in qemu (distro + debug kernel)
+#   make bench           cost, memory and scale in the distro guest
 
 KERNELRELEASE ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KERNELRELEASE)/build
@@ -57,6 +58,9 @@ demo: deps
 check:
 	tools/check.sh
 
+bench: deps
+	tools/bench/bench.sh
+
 # Kernel style and static checks, with the kernel's own tools.
 KSRC ?= $(shell tools/vm/ksrc.sh)
 style:
@@ -74,5 +78,5 @@ dkms-uninstall:
 	dkms remove finwait_stats/$(VERSION) --all
 
 .PHONY: all module selftests tool clean install install-module install-tool \
-	load unload deps demo check \
+	load unload deps demo check bench \
 	style sparse dkms-install dkms-uninstall
