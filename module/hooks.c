@@ -222,6 +222,15 @@ unsigned long fw_hooks_missed(void)
 	return atomic_long_read(&fw_missed);
 }
 
+/*
+ * Free the filter's hash. An empty filter with reset, not
+ * ftrace_free_filter(): that is exported only since 6.2.
+ */
+static void fw_hook_clear_filter(struct fw_hook *h)
+{
+	ftrace_set_filter(&h->ops, NULL, 0, 1);
+}
+
 /* Unregister in reverse; returns with no handler running. */
 void fw_hooks_exit(void)
 {
@@ -233,7 +242,7 @@ void fw_hooks_exit(void)
 		if (!h->registered)
 			continue;
 		unregister_ftrace_function(&h->ops);
-		ftrace_free_filter(&h->ops);
+		fw_hook_clear_filter(h);
 		h->registered = false;
 	}
 }
@@ -252,7 +261,7 @@ static int fw_hook_register(struct fw_hook *h)
 		return err;
 	err = register_ftrace_function(&h->ops);
 	if (err)
-		ftrace_free_filter(&h->ops);
+		fw_hook_clear_filter(h);
 	return err;
 }
 

@@ -44,7 +44,7 @@ static void fw_floor_unregister(int n)
 {
 	while (n-- > 0) {
 		unregister_ftrace_function(&ops[n]);
-		ftrace_free_filter(&ops[n]);
+		ftrace_set_filter(&ops[n], NULL, 0, 1);
 	}
 }
 
@@ -65,7 +65,7 @@ static int __init fw_floor_init(void)
 		if (!err) {
 			err = register_ftrace_function(&ops[i]);
 			if (err)
-				ftrace_free_filter(&ops[i]);
+				ftrace_set_filter(&ops[i], NULL, 0, 1);
 		}
 		if (err) {
 			pr_err("cannot hook %s: %d\n", symbols[i], err);
