@@ -47,17 +47,23 @@ static void __net_exit fw_net_exit(struct net *net)
 	struct fw_net *fwn = fw_net(net);
 
 	fw_proc_net_exit(net);
+	/* No new record for it from here; see exit_batch for those in flight. */
 	WRITE_ONCE(fwn->dying, true);
-	fw_track_purge_net(fwn);
 }
 
 static void __net_exit fw_net_exit_batch(struct list_head *net_exit_list)
 {
 	struct net *net;
 
+	/*
+	 * Hooks run with preemption off: after this no hook is still inside
+	 * an enter that read dying == false, so the purge sees every record.
+	 */
 	synchronize_rcu();
-	list_for_each_entry(net, net_exit_list, exit_list)
+	list_for_each_entry(net, net_exit_list, exit_list) {
+		fw_track_purge_net(fw_net(net));
 		fw_stats_free(fw_net(net));
+	}
 }
 
 static struct pernet_operations fw_net_ops = {

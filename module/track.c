@@ -199,9 +199,10 @@ bool fw_track_close(const void *sk, u64 now_ns)
 }
 
 /*
- * Drop every record of a netns that is going away (pernet exit, process
- * context). fwn->dying is already set, so no record of it is added after
- * its bucket has been walked.
+ * Drop every record of a netns that is going away (pernet exit_batch,
+ * process context). fwn->dying was set and a grace period has passed, so
+ * no record of it is being added: a bucket that reads empty holds none of
+ * them, whatever other netns do to it meanwhile.
  */
 void fw_track_purge_net(struct fw_net *fwn)
 {
