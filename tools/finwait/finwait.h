@@ -39,10 +39,8 @@ void fw_print_json(FILE *f, const struct fw_stats *s);
 void fw_print_prometheus(FILE *f, const struct fw_stats *s);
 void fw_print_rates(FILE *f, const struct fw_stats *prev,
 		    const struct fw_stats *now, double seconds);
-uint64_t fw_hist_lo(unsigned int i);
 
 /* sys.c: files, namespaces, privileges. */
-int fw_read_file(const char *path, char *buf, size_t len);
 int fw_read_stats(const char *path, struct fw_stats *s, char *err,
 		  size_t errlen);
 int fw_enter_netns(const char *spec, char *err, size_t errlen);
@@ -91,6 +89,7 @@ int fw_scenario_main(int argc, char **argv);
 /* main.c: option values and messages shared by the commands. */
 int fw_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+int fw_parse_long(const char *s, long min, long max, long *out);
 int fw_parse_seconds(const char *s, double min, double max, double *out);
 
 #endif

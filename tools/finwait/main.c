@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -37,6 +38,20 @@ int fw_usage_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry 'finwait %s%s--help'.\n", cmd ? cmd : "", cmd ? " " : "");
 	return EXIT_USAGE;
+}
+
+/* A whole number in [min, max]; -1 when @s is not one. */
+int fw_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
 }
 
 /* Decimal seconds in [min, max]; -1 when @s is not one. */
@@ -101,7 +116,6 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o)
 		{ NULL, 0, NULL, 0 },
 	};
 	bool is_stats = !strcmp(cmd, "stats"), is_watch = !strcmp(cmd, "watch");
-	char *end;
 	int c, idx;
 
 	o->interval = 1;
@@ -137,9 +151,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o)
 		case 'n':
 			if (!is_watch)
 				goto bad;
-			errno = 0;
-			o->count = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || o->count < 1)
+			if (fw_parse_long(optarg, 1, LONG_MAX, &o->count))
 				return fw_usage_error(cmd, "-n wants a count of 1 or more, got '%s'",
 						      optarg);
 			break;

@@ -92,8 +92,8 @@ static int parse(int argc, char **argv, struct scen *sc)
 	};
 	const char *name = argc > 1 ? argv[1] : "";
 	unsigned int i;
-	char *end;
 	double v;
+	long port;
 	int c, idx;
 
 	if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
@@ -118,19 +118,15 @@ static int parse(int argc, char **argv, struct scen *sc)
 	while ((idx = -1, c = getopt_long(argc, argv, ":6h", lo, &idx)) != -1) {
 		switch (c) {
 		case OPT_FIN:
-			errno = 0;
-			sc->fin_timeout = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || sc->fin_timeout < 1 ||
-			    sc->fin_timeout > 86400)
+			if (fw_parse_long(optarg, 1, 86400, &sc->fin_timeout))
 				return fw_usage_error("scenario", "--fin-timeout wants whole seconds from 1 to 86400, got '%s'",
 						      optarg);
 			break;
 		case OPT_PORT:
-			errno = 0;
-			sc->port = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || sc->port < 1 || sc->port > 65535)
+			if (fw_parse_long(optarg, 1, 65535, &port))
 				return fw_usage_error("scenario", "--port wants 1 to 65535, got '%s'",
 						      optarg);
+			sc->port = port;
 			break;
 		case '6':
 			sc->family = AF_INET6;

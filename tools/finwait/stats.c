@@ -52,7 +52,7 @@ static const struct field {
 #define NFIELDS ARRAY_SIZE(fields)
 
 /* Lower bound in us of histogram bucket i: 0, 2, 4, ... 2^31. */
-uint64_t fw_hist_lo(unsigned int i)
+static uint64_t fw_hist_lo(unsigned int i)
 {
 	return i ? 1ULL << i : 0;
 }

@@ -18,7 +18,7 @@
 #include "finwait.h"
 
 /* The whole file in one pass of read()s (seq_file: never seek back). */
-int fw_read_file(const char *path, char *buf, size_t len)
+static int fw_read_file(const char *path, char *buf, size_t len)
 {
 	size_t n = 0;
 	ssize_t r;

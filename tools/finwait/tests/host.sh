@@ -178,6 +178,7 @@ scenario stopped-peer --fin-timeout|--fin-timeout needs a value
 scenario stopped-peer --port 0|--port wants 1 to 65535, got '0'
 scenario stopped-peer --port 65536|--port wants 1 to 65535, got '65536'
 scenario stopped-peer --port http|--port wants 1 to 65535, got 'http'
+scenario stopped-peer --port 4294967297|--port wants 1 to 65535, got '4294967297'
 scenario peer-close --after -1|--after wants seconds from 0 to 3600, got '-1'
 scenario peer-reset --after 3601|--after wants seconds from 0 to 3600, got '3601'
 scenario half-close --hold nan|--hold wants seconds from 0 to 3600, got 'nan'
