@@ -28,6 +28,7 @@ make -s -C "$KDIR" M="$out/mod" modules >"$out/build.log" 2>&1
 make -s -C "$KDIR" M="$out/floor" modules >>"$out/build.log" 2>&1
 cp "$out/floor/fw_floor.ko" "$out/mod/"
 gcc -O2 -Wall -Wextra -Werror -o "$out/payload/fw_churn" "$top/tools/bench/fw_churn.c"
+cp "$top/selftests/lib.sh" "$out/payload/"
 { echo "set -- $rounds $secs $scale"; cat "$top/tools/bench/guest.sh"; } >"$out/guest.sh"
 
 echo "bench: $rounds rounds x 3 configurations x $secs s, then $scale connections held"
@@ -52,11 +53,9 @@ table() {
 			if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
 		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 	}
-	function stats(name, a, n,   i, lo, hi, m, c) {
-		lo = hi = a[1]
-		for (i = 1; i <= n; i++) { c[i] = a[i]; if (a[i] < lo) lo = a[i]; if (a[i] > hi) hi = a[i] }
-		m = median(c, n)
-		printf "| %-8s | %8.0f | %8.0f | %8.0f |\n", name, m, lo, hi
+	function stats(name, a, n,   i, c) {
+		for (i = 1; i <= n; i++) c[i] = a[i]
+		printf "| %-8s | %8.0f | %8.0f | %8.0f |\n", name, median(c, n), lo_(a, n), hi_(a, n)
 	}
 	$1 == "round" { r[$3, $2] = $9; n = $2 > n ? $2 : n }
 	END {

@@ -16,13 +16,22 @@ C=./fw_churn
 PROC=/proc/net/finwait_stats
 HOOKS=/sys/kernel/debug/tracing/enabled_functions
 rc=0
+# stat_of, invariant_ok, wait_until: the selftests' lib.sh.
+. ./lib.sh
 fail() { echo "FAIL: $*"; rc=1; }
-stat_of() { awk -v k="$1" '$1 == k { print $2 }' <<<"$2"; }
-invariant() {
-	local s=$1
-	[ "$(stat_of entered "$s")" -eq $(( $(stat_of current "$s") + $(stat_of completed "$s") + $(stat_of untracked "$s") )) ]
-}
 hooked() { awk '{ print $1 }' $HOOKS | sort | paste -sd, -; }
+
+# hold N PORT: N stopped peers (fw_churn hold, pid in $hpid); returns once
+# the module has seen N entries (the last FINs' ACKs may still be on their
+# way; up to 30 s) with the stats in $s.
+entered_at_least() { s=$(cat $PROC); [ "$(stat_of "$s" entered)" -ge "$1" ]; }
+hold() {
+	$C hold "$1" "$2" >/tmp/hold &
+	hpid=$!
+	until grep -q held /tmp/hold || ! kill -0 $hpid 2>/dev/null; do sleep 1; done
+	wait_until 30 entered_at_least "$1"
+	s=$(cat $PROC)
+}
 
 # Listeners use ports 6000..7100, below the ephemeral range.
 sysctl -qw net.ipv4.tcp_max_tw_buckets=4000000 net.ipv4.tcp_max_orphans=4000000 \
@@ -52,11 +61,11 @@ for r in $(seq "$rounds"); do
 		if [ $c = finwait ]; then
 			s=$(cat $PROC)
 			n=$(awk '{ print $2 }' <<<"$line")
-			invariant "$s" || fail "round $r: invariant broken"
-			[ "$(stat_of left_peer_fin "$s")" -ge $((n * 99 / 100)) ] ||
-				fail "round $r: $n connections, left_peer_fin $(stat_of left_peer_fin "$s")"
-			[ "$(stat_of probe_missed "$s")" -eq 0 ] ||
-				fail "round $r: probe_missed $(stat_of probe_missed "$s")"
+			invariant_ok "$s" || fail "round $r: invariant broken"
+			[ "$(stat_of "$s" left_peer_fin)" -ge $((n * 99 / 100)) ] ||
+				fail "round $r: $n connections, left_peer_fin $(stat_of "$s" left_peer_fin)"
+			[ "$(stat_of "$s" probe_missed)" -eq 0 ] ||
+				fail "round $r: probe_missed $(stat_of "$s" probe_missed)"
 		fi
 		case $c in
 		floor) modprobe -r fw_floor ;;
@@ -72,19 +81,11 @@ sysctl -qw net.ipv4.tcp_fin_timeout=600
 modprobe finwait_stats
 echo "read_empty $($C read 2000 $PROC)"
 t0=$(date +%s)
-$C hold "$scale" 7000 >/tmp/hold &
-hpid=$!
-until grep -q held /tmp/hold || ! kill -0 $hpid 2>/dev/null; do sleep 1; done
+hold "$scale" 7000
 echo "hold_seconds $(( $(date +%s) - t0 ))"
-# The last FINs' ACKs may still be on their way: poll (up to 30 s).
-for i in $(seq 300); do
-	s=$(cat $PROC)
-	[ "$(stat_of current "$s")" -ge "$scale" ] && break
-	sleep 0.1
-done
-echo "scale current $(stat_of current "$s") entered $(stat_of entered "$s") untracked $(stat_of untracked "$s") timewait $(stat_of current_timewait "$s") probe_missed $(stat_of probe_missed "$s") fin_wait_2 $(ss -Htan state fin-wait-2 | wc -l)"
-[ "$(stat_of current "$s")" -eq "$scale" ] || fail "current $(stat_of current "$s"), not $scale"
-invariant "$s" || fail "scale: invariant broken"
+echo "scale current $(stat_of "$s" current) entered $(stat_of "$s" entered) untracked $(stat_of "$s" untracked) timewait $(stat_of "$s" current_timewait) probe_missed $(stat_of "$s" probe_missed) fin_wait_2 $(ss -Htan state fin-wait-2 | wc -l)"
+[ "$(stat_of "$s" current)" -eq "$scale" ] || fail "current $(stat_of "$s" current), not $scale"
+invariant_ok "$s" || fail "scale: invariant broken"
 echo "read_full $($C read 2000 $PROC)"
 sl=/sys/kernel/slab/finwait_stats_conn
 echo "slab object_size $(cat $sl/object_size) slab_size $(cat $sl/slab_size) objects $(cat $sl/objects | cut -d' ' -f1) slabs $(cat $sl/slabs | cut -d' ' -f1) order $(cat $sl/order)"
@@ -102,17 +103,10 @@ modprobe -r finwait_stats
 
 # 3. The bound: max_tracked=1000, 3000 stopped peers.
 modprobe finwait_stats max_tracked=1000
-$C hold 3000 7100 >/tmp/hold &
-hpid=$!
-until grep -q held /tmp/hold || ! kill -0 $hpid 2>/dev/null; do sleep 1; done
-for i in $(seq 300); do
-	s=$(cat $PROC)
-	[ "$(stat_of entered "$s")" -ge 3000 ] && break
-	sleep 0.1
-done
-echo "bound current $(stat_of current "$s") untracked $(stat_of untracked "$s") entered $(stat_of entered "$s")"
-[ "$(stat_of current "$s")" -eq 1000 ] && [ "$(stat_of untracked "$s")" -eq 2000 ] &&
-	[ "$(stat_of entered "$s")" -eq 3000 ] && invariant "$s" ||
+hold 3000 7100
+echo "bound current $(stat_of "$s" current) untracked $(stat_of "$s" untracked) entered $(stat_of "$s" entered)"
+[ "$(stat_of "$s" current)" -eq 1000 ] && [ "$(stat_of "$s" untracked)" -eq 2000 ] &&
+	[ "$(stat_of "$s" entered)" -eq 3000 ] && invariant_ok "$s" ||
 	fail "bound: current/untracked/entered not 1000/2000/3000"
 kill $hpid
 wait $hpid
