@@ -7,6 +7,7 @@
 #   distro   module (W=1, -Werror) + selftests in Debian's kernel
 #   debug    module + KUnit + selftests in the debug kernel (KASAN, lockdep,
 #            kmemleak scan at the end)
+#   rtdebug  the same in a PREEMPT_RT debug kernel (6.12)
 #   dkms     dkms add/build/install/remove in a private tree for the distro
 #            kernel; the distro guest modprobes that DKMS-built module
 # A guest that hangs, or whose kernel log holds a splat, fails its suite.
@@ -152,8 +153,8 @@ report() {
 	if grep -q '^kunit: ' "$log"; then
 		sed -n 's/^kunit: //p' "$log" >"$log.kunit"
 		count_tap "$log.kunit" "    "
-	elif [ "$name" = debug ]; then
-		failx "debug: KUnit did not run"
+	elif [ "$name" != distro ]; then
+		failx "$name: KUnit did not run"
 	fi
 	case $rc in
 	0) pass "$name: guest run" ;;
@@ -166,18 +167,23 @@ report() {
 	fi
 }
 
-# The debug kernel is built first if it is not cached (no guest runs then:
-# the tests measure time); its guest, the slow one, starts at once and runs
-# beside the host checks, the DKMS round trip and the distro guest.
-note "debug kernel (built once, then cached)"
+# The debug kernels are built first if they are not cached (no guest runs
+# then: the tests measure time); the debug guest, the slow one, starts at
+# once and runs beside the host checks, the DKMS round trip and the distro
+# guest, then the RT one.
 rm -f "$out"/*.rc
-if fw_kernel debug; then
-	pass "debug kernel $KREL"
-	guest_run debug "$KDIR" --kmemleak 2000 "" &
-else
-	failx "debug kernel build"
-	echo nokernel >"$out/debug.rc"
-fi
+declare -A kdirs
+for k in debug rtdebug; do
+	note "$k kernel (built once, then cached)"
+	if fw_kernel $k; then
+		pass "$k kernel $KREL"
+		kdirs[$k]=$KDIR
+	else
+		failx "$k kernel build"
+		echo nokernel >"$out/$k.rc"
+	fi
+done
+[ -n "${kdirs[debug]:-}" ] && guest_run debug "${kdirs[debug]}" --kmemleak 2000 "" &
 
 note "style"
 if fw_kernel distro; then
@@ -204,12 +210,15 @@ else
 	echo nokernel >"$out/distro.rc"
 fi
 
-# The distro guest runs while the debug one still does (single-threaded TCG:
-# one host core each).
+# The distro guest, then the RT one, run while the debug one still does
+# (single-threaded TCG: one host core each).
 note "guests"
-[ -e "$out/distro.rc" ] || guest_run distro "$distro_kdir" "" 10000 "$out/dkms" &
+{
+	[ -e "$out/distro.rc" ] || guest_run distro "$distro_kdir" "" 10000 "$out/dkms"
+	[ -n "${kdirs[rtdebug]:-}" ] && guest_run rtdebug "${kdirs[rtdebug]}" --kmemleak 2000 ""
+} &
 wait
-for k in distro debug; do
+for k in distro debug rtdebug; do
 	if [ "$(cat "$out/$k.rc")" = nokernel ]; then
 		failx "$k guest not run"
 	else

@@ -6,11 +6,12 @@
 set -euo pipefail
 
 pkgs=(
-	# guest kernels and what builds modules and the debug kernel
-	linux-image-amd64 linux-headers-amd64 linux-source-6.1
+	# guest kernels and what builds modules and the debug kernels (6.1, and
+	# 6.12 for PREEMPT_RT, from bookworm-security, a suite of Debian 12's own)
+	linux-image-amd64 linux-headers-amd64 linux-source-6.1 linux-source-6.12
 	build-essential bc flex bison libelf-dev libssl-dev dwarves kmod cpio
 	# the guest's userspace and the machine that runs it
-	qemu-system-x86 busybox-static iproute2 netcat-openbsd procps
+	qemu-system-x86 busybox-static iproute2 netcat-openbsd procps ethtool
 	# packaging and hygiene
 	dkms sparse xz-utils
 	# checks of finwait's JSON and Prometheus output (tools/finwait/tests)

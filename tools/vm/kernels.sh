@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-# Sourced: where the two guest kernels are. fw_kernel NAME sets KREL (module
+# Sourced: where the guest kernels are (distro: Debian's; debug and rtdebug:
+# built by build-debug-kernel.sh). fw_kernel NAME sets KREL (module
 # directory name), KIMAGE (bzImage), KDIR (tree for M= builds), VM_MEM (MiB).
 fw_kernel() {
 	local dir
@@ -14,15 +15,15 @@ fw_kernel() {
 		KDIR=/lib/modules/$KREL/build
 		VM_MEM=1024
 		;;
-	debug)
-		dir=$("$(dirname "${BASH_SOURCE[0]}")/build-debug-kernel.sh") || return 1
+	debug|rtdebug)
+		dir=$("$(dirname "${BASH_SOURCE[0]}")/build-debug-kernel.sh" "$1") || return 1
 		KREL=$(cat "$dir/include/config/kernel.release")
 		KIMAGE=$dir/arch/x86/boot/bzImage
 		KDIR=$dir
 		VM_MEM=2048
 		;;
 	*)
-		echo "unknown kernel '$1' (distro or debug)" >&2
+		echo "unknown kernel '$1' (distro, debug or rtdebug)" >&2
 		return 1
 		;;
 	esac

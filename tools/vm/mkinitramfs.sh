@@ -4,7 +4,7 @@
 # mkinitramfs.sh OUT.cpio.gz KREL MODDIR [PAYLOAD_DIR]
 #
 # Build the guest's initramfs: busybox, the real programs the experiment uses
-# (bash, ss, ip, nc, sysctl, modprobe) with their shared libraries, the kernel
+# (bash, ss, ip, nc, sysctl, ethtool, modprobe) with their shared libraries, the kernel
 # modules the tests need from /lib/modules/KREL (when that kernel has them as
 # modules), the .ko files in MODDIR (placed in /lib/modules/KREL/extra and
 # indexed with depmod) and PAYLOAD_DIR copied to /opt/finwait.
@@ -44,6 +44,7 @@ copy_prog /usr/bin/ss /bin/ss
 copy_prog /usr/sbin/ip /sbin/ip
 copy_prog /bin/nc.openbsd /bin/nc
 copy_prog /usr/sbin/sysctl /sbin/sysctl
+copy_prog /usr/sbin/ethtool /sbin/ethtool
 copy_prog /usr/bin/kmod /bin/kmod
 for k in modprobe insmod rmmod lsmod depmod modinfo; do
 	rm -f "$root/sbin/$k" "$root/bin/$k"
