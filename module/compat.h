@@ -8,6 +8,7 @@
 
 #include <linux/ftrace.h>
 #include <linux/jiffies.h>
+#include <linux/preempt.h>
 #include <linux/tcp.h>
 #include <net/net_namespace.h>
 
@@ -82,6 +83,16 @@ static inline bool fw_reset_skb_is_rst(struct pt_regs *regs)
 #else
 	return true;
 #endif
+}
+
+/*
+ * The interrupt level this code runs at, to tell a softirq apart from the
+ * task it interrupted (interrupt_context_level() from 6.2, written out).
+ */
+static inline unsigned int fw_irq_level(void)
+{
+	return (in_nmi() ? 4 : 0) | (hardirq_count() ? 2 : 0) |
+	       (in_serving_softirq() ? 1 : 0);
 }
 
 /* net.ipv4.tcp_fin_timeout is per netns (since 4.15), in jiffies. */

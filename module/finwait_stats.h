@@ -3,13 +3,16 @@
  * finwait_stats: true FIN-WAIT-2 lifetimes per network namespace.
  *
  * Data path: hooks.c (ftrace hooks) -> track.c (one record per connection in
- * FIN-WAIT-2, keyed by the object that holds it) -> per-CPU counters of the
- * connection's netns (stats.c) -> /proc/net/finwait_stats (proc.c).
+ * FIN-WAIT-2, keyed by the object that holds it, from a pool allocated at
+ * load) -> per-CPU counters of the connection's netns (stats.c) ->
+ * /proc/net/finwait_stats (proc.c).
  */
 #ifndef _FINWAIT_STATS_H
 #define _FINWAIT_STATS_H
 
 #include <linux/types.h>
+#include <linux/atomic.h>
+#include <linux/mutex.h>
 #include <linux/seqlock.h>
 #include <linux/percpu.h>
 
@@ -22,7 +25,7 @@ enum fw_exit {
 	FW_EXIT_TIMEOUT,	/* tcp_fin_timeout / TCP_LINGER2 expired */
 	FW_EXIT_RESET,		/* RST from the peer */
 	FW_EXIT_ABORT,		/* our side ended it with an RST */
-	FW_EXIT_OTHER,		/* netns teardown, no timewait socket, ... */
+	FW_EXIT_OTHER,		/* no timewait socket, connect(AF_UNSPEC) in repair, ... */
 	FW_EXIT_MAX,
 };
 
@@ -33,18 +36,26 @@ enum fw_exit {
 #define FW_HIST_BUCKETS	32
 
 /*
- * One CPU's share of a netns's counters. Every event updates the block of
- * the CPU it runs on, with interrupts off, so each block is consistent on
- * its own (entered == current + left + untracked) and so is their sum.
- * "cur" and "cur_tw" are per-CPU deltas and may be negative.
+ * One CPU's share of a netns's counters, written only by that CPU with
+ * interrupts off (also on PREEMPT_RT), so that a hook nested in an
+ * interrupted one cannot interleave with a write. Every counter only grows
+ * between resets; "current" is derived by the reader (stats.c). A reset
+ * (a new fw_net.gen) folds the connections still open into "entered" and
+ * "to_tw", which is why those two are modulo 2^64 per CPU: only their sum
+ * is meaningful.
  */
 struct fw_stats {
 	seqcount_t seq;
+	unsigned int gen;	/* the reset generation these counts are of */
+	/* entry side */
 	u64 entered;
 	u64 untracked;
-	s64 cur;
-	s64 cur_tw;
+	u64 to_tw;		/* handoffs to a timewait socket */
+	/* exit side */
 	u64 left[FW_EXIT_MAX];
+	u64 left_tw;		/* of those, while held by a timewait socket */
+	u64 stale;		/* records whose exit was never seen */
+	u64 stale_tw;
 	u64 sum_us;
 	u64 min_us;		/* U64_MAX: none */
 	u64 max_us;
@@ -59,6 +70,7 @@ struct fw_snapshot {
 	s64 cur_tw;
 	u64 left[FW_EXIT_MAX];
 	u64 completed;
+	u64 stale;
 	u64 sum_us;
 	u64 min_us;
 	u64 max_us;
@@ -68,6 +80,11 @@ struct fw_snapshot {
 /* Per network namespace state (net_generic). */
 struct fw_net {
 	struct fw_stats __percpu *stats;
+	struct mutex lock;	/* resets, reads of the sums, limit writes */
+	unsigned int gen;	/* bumped by a reset */
+	atomic_t tracked;	/* records this netns holds */
+	unsigned int limit;	/* at most this many: the rest is untracked */
+	unsigned int ceiling;	/* the most this netns's own admin may set */
 	bool dying;		/* set in pernet exit; no new records */
 };
 
@@ -78,25 +95,41 @@ unsigned int fw_hist_bucket(u64 us);
 void fw_stats_enter(struct fw_net *fwn, bool tracked);
 void fw_stats_to_tw(struct fw_net *fwn);
 void fw_stats_leave(struct fw_net *fwn, bool tw, enum fw_exit why, u64 us);
+void fw_stats_stale(struct fw_net *fwn, bool tw);
 void fw_stats_snapshot(struct fw_net *fwn, struct fw_snapshot *snap);
 void fw_stats_reset(struct fw_net *fwn);
 const char *fw_exit_name(enum fw_exit why);
 
 /* track.c */
-int fw_track_init(unsigned int max_tracked);
+int fw_track_init(unsigned int max_tracked, unsigned int netns_share);
 void fw_track_exit(void);
+unsigned int fw_track_default_limit(bool init_net);
+unsigned int fw_track_max(void);
 void fw_track_enter(struct fw_net *fwn, const void *key, u64 now_ns);
 void fw_track_handoff(const void *sk);
 void fw_track_rekey(const void *sk, const void *tw);
 bool fw_track_leave(const void *key, enum fw_exit why, u64 now_ns);
 bool fw_track_close(const void *sk, u64 now_ns);
-void fw_track_purge_net(struct fw_net *fwn);
+bool fw_track_stale(const void *key);
+void fw_track_purge_dying(void);
 unsigned long fw_track_count(void);
 
-/* proc.c */
+/* format.c: what a write to the proc file asks for */
+enum fw_cmd_op {
+	FW_CMD_RESET,
+	FW_CMD_LIMIT,
+};
+
+struct fw_cmd {
+	enum fw_cmd_op op;
+	unsigned int limit;
+};
+
+/* proc.c, format.c */
 void fw_proc_print(struct seq_file *seq, const struct fw_snapshot *s,
-		   unsigned int fin_timeout_ms, unsigned long missed);
-int fw_proc_parse_write(const char *buf, size_t len);
+		   unsigned int fin_timeout_ms, unsigned int limit,
+		   unsigned long missed);
+int fw_proc_parse_write(const char *buf, size_t len, struct fw_cmd *cmd);
 int fw_proc_net_init(struct net *net);
 void fw_proc_net_exit(struct net *net);
 

@@ -6,14 +6,19 @@
  *   full socket         tcp_set_state      enters; leaves (close, abort)
  *                       tcp_time_wait      peer FIN; handoff to a tw begins
  *                       tcp_reset          RST received / data after close
- *                       tcp_send_active_reset  FIN-WAIT-2 timer (or ss -K)
+ *                       tcp_send_active_reset  orphan, from its timer: the
+ *                                          FIN-WAIT-2 timeout; else ss -K or
+ *                                          keepalive gave up: abort
  *                       tcp_disconnect     SO_LINGER 0, connect(AF_UNSPEC)
  *   handoff             inet_twsk_hashdance   the record moves sk -> tw
  *   timewait socket     __inet_twsk_schedule  FIN arrived (rearm, TIME_WAIT)
  *                       tw_timer_handler   FIN-WAIT-2 timer expired
  *                       tcp_timewait_state_process  the segment being handled
- *                       inet_twsk_kill     killed by RST, our RST, teardown
- *                       tcp_twsk_destructor  last chance, always reached
+ *                       inet_twsk_kill     killed by that segment (RST: reset;
+ *                                          our RST: abort), else other
+ *                       tcp_abort          ss -K: the kill is no segment's
+ *                       tcp_twsk_destructor  last chance, always reached: a
+ *                                          missed kill, or a stale record
  *
  * The hooks are ftrace callbacks (one ftrace_ops per function, with saved
  * registers for the arguments), not kprobes: a kprobe handler interrupted
@@ -22,7 +27,8 @@
  * lost FIN-WAIT-2 entries. ftrace's recursion guard is per context, so a
  * softirq's hook runs inside a process-context one.
  *
- * Handlers run with preemption off, in softirq, timer or process context.
+ * Handlers run with preemption off, in softirq, timer, kthread or process
+ * context, and decide from the event (classify.h), never from the context.
  * Each first checks the state it cares about, so transitions that do not
  * involve FIN-WAIT-2 cost a few comparisons.
  */
@@ -31,6 +37,7 @@
 #include <linux/kernel.h>
 #include <linux/string.h>
 #include <linux/percpu.h>
+#include <linux/sched.h>
 #include <linux/timekeeping.h>
 #include <linux/tcp.h>
 #include <net/sock.h>
@@ -40,12 +47,6 @@
 #include "finwait_stats.h"
 #include "classify.h"
 #include "compat.h"
-
-/* The segment tcp_timewait_state_process() is handling on this CPU. */
-struct fw_tw_segment {
-	const void *tw;
-	bool rst;
-};
 
 static DEFINE_PER_CPU(struct fw_tw_segment, fw_tw_segment);
 
@@ -95,26 +96,45 @@ static void fw_hashdance(struct pt_regs *regs)
 		fw_track_rekey(fw_arg_ptr(regs, 1), tw);
 }
 
+/* The segment slot of this CPU no longer names @tw. */
+static void fw_tw_segment_forget(const struct inet_timewait_sock *tw)
+{
+	struct fw_tw_segment *seg = this_cpu_ptr(&fw_tw_segment);
+
+	if (seg->tw == tw)
+		seg->tw = NULL;
+}
+
 static void fw_tw_schedule(struct pt_regs *regs)
 {
 	struct inet_timewait_sock *tw = fw_arg_ptr(regs, 0);
 	bool rearm = FW_ARG(regs, 2) & 0xff;
 
 	/* tcp_timewait_state_process() took the FIN: substate TIME_WAIT. */
-	if (rearm && READ_ONCE(tw->tw_substate) == TCP_TIME_WAIT)
+	if (rearm && READ_ONCE(tw->tw_substate) == TCP_TIME_WAIT) {
+		fw_tw_segment_forget(tw);
 		fw_track_leave(tw, FW_EXIT_PEER_FIN, ktime_get_ns());
+	}
 }
 
+/*
+ * Every segment for a timewait socket replaces this CPU's slot, so a slot
+ * never outlives the next segment; the task that handles it is part of the
+ * slot, so a kill by another task on this CPU is not mistaken for its end.
+ */
 static void fw_tw_segment_begin(struct pt_regs *regs)
 {
 	struct inet_timewait_sock *tw = fw_arg_ptr(regs, 0);
 	const struct tcphdr *th = fw_arg_ptr(regs, 2);
-	struct fw_tw_segment *seg;
+	struct fw_tw_segment *seg = this_cpu_ptr(&fw_tw_segment);
 
-	if (READ_ONCE(tw->tw_substate) != TCP_FIN_WAIT2)
+	if (READ_ONCE(tw->tw_substate) != TCP_FIN_WAIT2) {
+		seg->tw = NULL;
 		return;
-	seg = this_cpu_ptr(&fw_tw_segment);
+	}
 	seg->tw = tw;
+	seg->task = current;
+	seg->level = fw_irq_level();
 	seg->rst = th->rst;
 }
 
@@ -124,23 +144,45 @@ static void fw_tw_timer(struct pt_regs *regs)
 	struct inet_timewait_sock *tw;
 
 	tw = container_of(t, struct inet_timewait_sock, tw_timer);
-	if (READ_ONCE(tw->tw_substate) == TCP_FIN_WAIT2)
+	if (READ_ONCE(tw->tw_substate) == TCP_FIN_WAIT2) {
+		fw_tw_segment_forget(tw);
 		fw_track_leave(tw, FW_EXIT_TIMEOUT, ktime_get_ns());
+	}
+}
+
+/* A timewait socket in substate FIN_WAIT2 is killed outside its timer. */
+static void fw_tw_killed(struct inet_timewait_sock *tw)
+{
+	struct fw_tw_segment *seg = this_cpu_ptr(&fw_tw_segment);
+	bool owned = fw_tw_segment_owns(seg, tw, current, fw_irq_level());
+
+	if (owned)
+		seg->tw = NULL;
+	fw_track_leave(tw, fw_classify_tw_kill(owned, seg->rst), ktime_get_ns());
 }
 
 static void fw_tw_kill(struct pt_regs *regs)
 {
 	struct inet_timewait_sock *tw = fw_arg_ptr(regs, 0);
-	struct fw_tw_segment *seg;
-	bool same;
 
-	if (READ_ONCE(tw->tw_substate) != TCP_FIN_WAIT2)
-		return;
-	seg = this_cpu_ptr(&fw_tw_segment);
-	same = in_serving_softirq() && seg->tw == tw;
-	fw_track_leave(tw, fw_classify_tw_kill(same, seg->rst), ktime_get_ns());
-	if (same)
-		seg->tw = NULL;
+	if (READ_ONCE(tw->tw_substate) == TCP_FIN_WAIT2)
+		fw_tw_killed(tw);
+}
+
+/*
+ * The timewait socket is being freed. In substate FIN_WAIT2, a kill that
+ * inet_twsk_kill's hook did not see (it is static, and may be inlined).
+ * Otherwise a record still under it is one whose end was never seen (a
+ * move to TIME_WAIT through a path that was not hooked): stale.
+ */
+static void fw_tw_destructor(struct pt_regs *regs)
+{
+	struct inet_timewait_sock *tw = fw_arg_ptr(regs, 0);
+
+	if (READ_ONCE(tw->tw_substate) == TCP_FIN_WAIT2)
+		fw_tw_killed(tw);
+	else
+		fw_track_stale(tw);
 }
 
 static void fw_reset(struct pt_regs *regs)
@@ -157,19 +199,33 @@ static void fw_active_reset(struct pt_regs *regs)
 	struct sock *sk = fw_arg_ptr(regs, 0);
 
 	if (READ_ONCE(sk->sk_state) == TCP_FIN_WAIT2)
-		fw_track_leave(sk, fw_classify_active_reset(in_serving_softirq()),
+		fw_track_leave(sk, fw_classify_active_reset(sock_flag(sk, SOCK_DEAD),
+							    READ_ONCE(sk->sk_lock.owned)),
 			       ktime_get_ns());
 }
 
 static void fw_disconnect(struct pt_regs *regs)
 {
 	struct sock *sk = fw_arg_ptr(regs, 0);
-	bool closing;
 
 	if (READ_ONCE(sk->sk_state) != TCP_FIN_WAIT2)
 		return;
-	closing = READ_ONCE(sk->sk_shutdown) == SHUTDOWN_MASK;
-	fw_track_leave(sk, fw_classify_disconnect(closing), ktime_get_ns());
+	fw_track_leave(sk, fw_classify_disconnect(tcp_sk(sk)->repair),
+		       ktime_get_ns());
+}
+
+/*
+ * tcp_abort() ("ss -K", SOCK_DESTROY) of a timewait socket kills it (from
+ * 6.0; before, it refuses) without a segment: the kill must not be taken
+ * for the end of a segment this CPU handled for it before. (A full socket
+ * goes on to tcp_send_active_reset().)
+ */
+static void fw_abort(struct pt_regs *regs)
+{
+	struct sock *sk = fw_arg_ptr(regs, 0);
+
+	if (READ_ONCE(sk->sk_state) == TCP_TIME_WAIT)
+		fw_tw_segment_forget(inet_twsk(sk));
 }
 
 #define FW_HOOK(sym, fn, opt) { .name = (sym), .handler = (fn), .optional = (opt) }
@@ -187,10 +243,11 @@ static struct fw_hook {
 	FW_HOOK("tcp_timewait_state_process", fw_tw_segment_begin, false),
 	FW_HOOK("tw_timer_handler", fw_tw_timer, false),
 	FW_HOOK("inet_twsk_kill", fw_tw_kill, true),
-	FW_HOOK("tcp_twsk_destructor", fw_tw_kill, false),
+	FW_HOOK("tcp_twsk_destructor", fw_tw_destructor, false),
 	FW_HOOK("tcp_reset", fw_reset, false),
 	FW_HOOK("tcp_send_active_reset", fw_active_reset, false),
 	FW_HOOK("tcp_disconnect", fw_disconnect, false),
+	FW_HOOK("tcp_abort", fw_abort, false),
 	/* Last: entries start once every way out is watched. */
 	FW_HOOK("tcp_set_state", fw_set_state, false),
 };
@@ -265,6 +322,24 @@ static int fw_hook_register(struct fw_hook *h)
 	return err;
 }
 
+/*
+ * The self-check: every function in the table is hooked at its own entry,
+ * or the load fails naming it. ftrace_set_filter() finds only functions
+ * ftrace can patch (available_filter_functions): -EINVAL means this kernel
+ * has no such function, inlined it everywhere, or renamed it (.isra, .part).
+ */
+static void fw_hook_report(const struct fw_hook *h, int err)
+{
+	if (h->optional)
+		pr_info("%s not traceable (%d), tcp_twsk_destructor covers it\n",
+			h->name, err);
+	else if (err == -EINVAL)
+		pr_err("cannot hook %s: not a traceable function in this kernel (inlined, renamed or missing)\n",
+		       h->name);
+	else
+		pr_err("cannot hook %s: %d\n", h->name, err);
+}
+
 int fw_hooks_init(void)
 {
 	unsigned int i;
@@ -274,15 +349,12 @@ int fw_hooks_init(void)
 		struct fw_hook *h = &fw_hooks[i];
 
 		err = fw_hook_register(h);
-		if (err && h->optional) {
-			pr_info("%s not traceable (%d), covered by later hooks\n",
-				h->name, err);
+		if (err)
+			fw_hook_report(h, err);
+		if (err && h->optional)
 			continue;
-		}
-		if (err) {
-			pr_err("cannot hook %s: %d\n", h->name, err);
+		if (err)
 			goto err_unregister;
-		}
 		h->registered = true;
 	}
 	return 0;

@@ -9,10 +9,15 @@
 
 #include "finwait_stats.h"
 
-#define FW_MAX_TRACKED_DEFAULT	262144
+/*
+ * The record pool is allocated at load: 48 bytes a record on 64-bit, so the
+ * default costs 3 MiB (plus a 256 KiB table) whether used or not.
+ */
+#define FW_MAX_TRACKED_DEFAULT	65536
 #define FW_MAX_TRACKED_LIMIT	16777216
 
 static unsigned int max_tracked = FW_MAX_TRACKED_DEFAULT;
+static unsigned int netns_max_tracked;
 
 static int fw_set_max_tracked(const char *val, const struct kernel_param *kp)
 {
@@ -40,11 +45,23 @@ MODULE_PARM_DESC(max_tracked,
 		 __stringify(FW_MAX_TRACKED_LIMIT) ", default "
 		 __stringify(FW_MAX_TRACKED_DEFAULT) "); more are counted as untracked");
 
+/* Each netns but the host's may hold this many records (its "limit"). */
+module_param_cb(netns_max_tracked, &fw_max_tracked_ops, &netns_max_tracked, 0444);
+MODULE_PARM_DESC(netns_max_tracked,
+		 "Connections tracked at once in each network namespace other than the initial one (1..max_tracked, default max_tracked / 4)");
+
 static int __init fw_init(void)
 {
 	int err;
 
-	err = fw_track_init(max_tracked);
+	if (!netns_max_tracked)
+		netns_max_tracked = max(max_tracked / 4, 1U);
+	if (netns_max_tracked > max_tracked) {
+		pr_err("netns_max_tracked=%u is above max_tracked=%u\n",
+		       netns_max_tracked, max_tracked);
+		return -ERANGE;
+	}
+	err = fw_track_init(max_tracked, netns_max_tracked);
 	if (err)
 		return err;
 	err = fw_netns_init();
@@ -53,8 +70,8 @@ static int __init fw_init(void)
 	err = fw_hooks_init();
 	if (err)
 		goto err_netns_exit;
-	pr_info("version " FINWAIT_VERSION " loaded, max_tracked=%u\n",
-		max_tracked);
+	pr_info("version " FINWAIT_VERSION " loaded, max_tracked=%u netns_max_tracked=%u\n",
+		max_tracked, netns_max_tracked);
 	return 0;
 
 err_netns_exit:

@@ -5,9 +5,10 @@
  *
  * Our pernet .exit runs before TCP purges the netns's timewait sockets, so
  * hooks can still see that netns's connections afterwards. .exit marks the
- * netns dying (no new records) and drops its records; .exit_batch waits for
- * the hooks in flight (they run with preemption off, an RCU read side) before
- * freeing the counters.
+ * netns dying (no new records); .exit_batch waits for the hooks in flight
+ * (they run with preemption off, an RCU read side), drops the records of
+ * every netns of the batch in one pass, waits for the hooks that were
+ * ending one of them, and frees their counters.
  */
 #include <linux/kernel.h>
 #include <linux/list.h>
@@ -29,6 +30,9 @@ static int __net_init fw_net_init(struct net *net)
 	struct fw_net *fwn = fw_net(net);
 	int err;
 
+	atomic_set(&fwn->tracked, 0);
+	fwn->limit = fw_track_default_limit(net_eq(net, &init_net));
+	fwn->ceiling = fwn->limit;
 	err = fw_stats_init(fwn);
 	if (err)
 		return err;
@@ -58,12 +62,18 @@ static void __net_exit fw_net_exit_batch(struct list_head *net_exit_list)
 	/*
 	 * Hooks run with preemption off: after this no hook is still inside
 	 * an enter that read dying == false, so the purge sees every record.
+	 * One pass over the records for the whole batch.
 	 */
 	synchronize_rcu();
-	list_for_each_entry(net, net_exit_list, exit_list) {
-		fw_track_purge_net(fw_net(net));
+	fw_track_purge_dying();
+	/*
+	 * A hook that took one of their records out of the table before the
+	 * purge may still be counting it (stats, the netns's record count):
+	 * wait for it before the counters and fw_net go.
+	 */
+	synchronize_rcu();
+	list_for_each_entry(net, net_exit_list, exit_list)
 		fw_stats_free(fw_net(net));
-	}
 }
 
 static struct pernet_operations fw_net_ops = {

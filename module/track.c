@@ -2,19 +2,24 @@
 /*
  * One record per connection in FIN-WAIT-2, keyed by the kernel object that
  * holds it: the full socket first, the timewait minisocket after the handoff
- * (fw_track_rekey). Records live in a fixed hash table with striped locks;
- * their number is bounded by max_tracked, past which entries are counted as
- * untracked and nothing is allocated.
+ * (fw_track_rekey).
  *
- * Every function here may run in softirq, timer or process context: locks
- * are taken with interrupts off and allocations are GFP_ATOMIC.
+ * Every function here but init, exit and the purge runs in a hook: with
+ * preemption off, in any context, on any kernel, PREEMPT_RT included. So
+ * nothing here sleeps or allocates (on RT the slab allocator takes sleeping
+ * locks): the records come from a pool of max_tracked records allocated at
+ * load, kept on per-CPU free lists (a CPU whose list is empty takes from
+ * another's, as BPF's preallocated hash maps do), and every lock is a
+ * raw_spinlock_t held with interrupts off for a few list operations.
+ *
+ * The number of records a netns may hold is bounded too (fw_net.limit), so
+ * that a netns with many connections in FIN-WAIT-2 cannot leave the others
+ * without records. An entry that gets none is counted as untracked.
  */
 #include <linux/kernel.h>
-#include <linux/slab.h>
 #include <linux/hash.h>
 #include <linux/log2.h>
 #include <linux/spinlock.h>
-#include <linux/percpu_counter.h>
 #include <linux/vmalloc.h>
 #include <linux/sched.h>
 
@@ -24,28 +29,36 @@
 #define FW_CONN_HANDOFF	BIT(1)	/* tcp_time_wait() under way, no tw yet */
 
 struct fw_conn {
-	struct hlist_node node;
+	struct hlist_node node;	/* in a bucket, or on a free list */
 	const void *key;
 	struct fw_net *fwn;
 	u64 start_ns;
 	unsigned int flags;
 };
 
+/* One CPU's free records. */
+struct fw_free {
+	raw_spinlock_t lock;
+	struct hlist_head head;
+	unsigned int count;
+};
+
 #define FW_LOCK_BITS	10
 
-static struct kmem_cache *fw_conn_cache;
+static struct fw_conn *fw_pool;
+static unsigned int fw_pool_size;
+static unsigned int fw_netns_share;
+static struct fw_free __percpu *fw_free;
 static struct hlist_head *fw_table;
 static unsigned int fw_table_bits;
-static spinlock_t fw_locks[1 << FW_LOCK_BITS];
-static struct percpu_counter fw_tracked;
-static unsigned int fw_max_tracked;
+static raw_spinlock_t fw_locks[1 << FW_LOCK_BITS];
 
 static u32 fw_hash(const void *key)
 {
 	return hash_ptr(key, fw_table_bits);
 }
 
-static spinlock_t *fw_lock(u32 hash)
+static raw_spinlock_t *fw_lock(u32 hash)
 {
 	return &fw_locks[hash & ((1 << FW_LOCK_BITS) - 1)];
 }
@@ -60,25 +73,99 @@ static struct fw_conn *fw_find(u32 hash, const void *key)
 	return NULL;
 }
 
+static struct fw_conn *fw_free_pop(struct fw_free *f)
+{
+	struct fw_conn *c = NULL;
+	unsigned long flags;
+
+	if (hlist_empty(&f->head))
+		return NULL;
+	raw_spin_lock_irqsave(&f->lock, flags);
+	if (!hlist_empty(&f->head)) {
+		c = hlist_entry(f->head.first, struct fw_conn, node);
+		hlist_del(&c->node);
+		f->count--;
+	}
+	raw_spin_unlock_irqrestore(&f->lock, flags);
+	return c;
+}
+
+/*
+ * A free record: this CPU's list first, then the others'. Which list is
+ * "this CPU's" is only a hint for locality (each list has its own lock), so
+ * a caller that migrates meanwhile is still correct.
+ */
+static struct fw_conn *fw_pool_get(void)
+{
+	int self = raw_smp_processor_id(), cpu;
+	struct fw_conn *c;
+
+	c = fw_free_pop(per_cpu_ptr(fw_free, self));
+	if (c)
+		return c;
+	for_each_possible_cpu(cpu) {
+		if (cpu == self)
+			continue;
+		c = fw_free_pop(per_cpu_ptr(fw_free, cpu));
+		if (c)
+			return c;
+	}
+	return NULL;
+}
+
+static void fw_pool_put(struct fw_conn *c)
+{
+	struct fw_free *f = raw_cpu_ptr(fw_free);
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&f->lock, flags);
+	hlist_add_head(&c->node, &f->head);
+	f->count++;
+	raw_spin_unlock_irqrestore(&f->lock, flags);
+}
+
+/* A record for @fwn within its limit and the pool's, or NULL. */
+static struct fw_conn *fw_conn_get(struct fw_net *fwn)
+{
+	struct fw_conn *c;
+
+	if (atomic_inc_return(&fwn->tracked) <= (int)READ_ONCE(fwn->limit)) {
+		c = fw_pool_get();
+		if (c)
+			return c;
+	}
+	atomic_dec(&fwn->tracked);
+	return NULL;
+}
+
+static void fw_conn_put(struct fw_conn *c)
+{
+	atomic_dec(&c->fwn->tracked);
+	fw_pool_put(c);
+}
+
 static u64 fw_lifetime_us(const struct fw_conn *c, u64 now_ns)
 {
 	return now_ns > c->start_ns ? div_u64(now_ns - c->start_ns, 1000) : 0;
 }
 
-/* Unlink, count and free a record; its bucket lock is held. */
+/* Unlink and count a completed lifetime; its bucket lock is held. */
 static void fw_end(struct fw_conn *c, enum fw_exit why, u64 now_ns)
 {
 	hlist_del(&c->node);
 	fw_stats_leave(c->fwn, c->flags & FW_CONN_TW, why,
 		       fw_lifetime_us(c, now_ns));
-	percpu_counter_dec(&fw_tracked);
-	kmem_cache_free(fw_conn_cache, c);
 }
 
-static bool fw_room(void)
+/*
+ * Unlink a record whose exit was never seen (a missed event, or a hook the
+ * kernel bypassed): counted as stale, its "lifetime" in no lifetime figure.
+ * Its bucket lock is held.
+ */
+static void fw_end_stale(struct fw_conn *c)
 {
-	/* Exact only near the bound, per-CPU cheap elsewhere. */
-	return percpu_counter_compare(&fw_tracked, fw_max_tracked) < 0;
+	hlist_del(&c->node);
+	fw_stats_stale(c->fwn, c->flags & FW_CONN_TW);
 }
 
 void fw_track_enter(struct fw_net *fwn, const void *key, u64 now_ns)
@@ -87,7 +174,7 @@ void fw_track_enter(struct fw_net *fwn, const void *key, u64 now_ns)
 	struct fw_conn *c, *old;
 	unsigned long flags;
 
-	c = fw_room() ? kmem_cache_alloc(fw_conn_cache, GFP_ATOMIC) : NULL;
+	c = fw_conn_get(fwn);
 	if (c) {
 		c->key = key;
 		c->fwn = fwn;
@@ -95,26 +182,26 @@ void fw_track_enter(struct fw_net *fwn, const void *key, u64 now_ns)
 		c->flags = 0;
 	}
 
-	spin_lock_irqsave(fw_lock(hash), flags);
-	if (READ_ONCE(fwn->dying)) {
-		spin_unlock_irqrestore(fw_lock(hash), flags);
-		if (c)
-			kmem_cache_free(fw_conn_cache, c);
-		return;
-	}
+	raw_spin_lock_irqsave(fw_lock(hash), flags);
 	/*
-	 * A record for the same object means its exit event was lost (a
-	 * missed event) and the memory was reused: end it as "other".
+	 * A record for the same object (of this netns or another): its exit
+	 * was missed and the memory reused (sockets are SLAB_TYPESAFE_BY_RCU).
 	 */
 	old = fw_find(hash, key);
 	if (old)
-		fw_end(old, FW_EXIT_OTHER, now_ns);
-	if (c) {
-		hlist_add_head(&c->node, &fw_table[hash]);
-		percpu_counter_inc(&fw_tracked);
+		fw_end_stale(old);
+	if (READ_ONCE(fwn->dying)) {
+		raw_spin_unlock_irqrestore(fw_lock(hash), flags);
+		if (c)
+			fw_conn_put(c);
+	} else {
+		if (c)
+			hlist_add_head(&c->node, &fw_table[hash]);
+		fw_stats_enter(fwn, c);
+		raw_spin_unlock_irqrestore(fw_lock(hash), flags);
 	}
-	fw_stats_enter(fwn, c);
-	spin_unlock_irqrestore(fw_lock(hash), flags);
+	if (old)
+		fw_conn_put(old);
 }
 
 void fw_track_handoff(const void *sk)
@@ -123,44 +210,53 @@ void fw_track_handoff(const void *sk)
 	struct fw_conn *c;
 	unsigned long flags;
 
-	spin_lock_irqsave(fw_lock(hash), flags);
+	if (hlist_empty(&fw_table[hash]))
+		return;
+	raw_spin_lock_irqsave(fw_lock(hash), flags);
 	c = fw_find(hash, sk);
 	if (c)
 		c->flags |= FW_CONN_HANDOFF;
-	spin_unlock_irqrestore(fw_lock(hash), flags);
+	raw_spin_unlock_irqrestore(fw_lock(hash), flags);
 }
 
 /*
  * The connection moves from the full socket to its timewait minisocket.
- * The tw is not hashed yet, so no event can look for it before we insert.
+ * The tw is not hashed yet, so no event can look for it before we insert;
+ * a record already under its address is one whose end was missed.
  */
 void fw_track_rekey(const void *sk, const void *tw)
 {
 	u32 hash = fw_hash(sk), twhash = fw_hash(tw);
-	struct fw_conn *c;
+	struct fw_conn *c, *old;
 	unsigned long flags;
 
-	spin_lock_irqsave(fw_lock(hash), flags);
+	if (hlist_empty(&fw_table[hash]))
+		return;
+	raw_spin_lock_irqsave(fw_lock(hash), flags);
 	c = fw_find(hash, sk);
 	if (c)
 		hlist_del(&c->node);
-	spin_unlock_irqrestore(fw_lock(hash), flags);
+	raw_spin_unlock_irqrestore(fw_lock(hash), flags);
 	if (!c)
 		return;
 
-	spin_lock_irqsave(fw_lock(twhash), flags);
+	raw_spin_lock_irqsave(fw_lock(twhash), flags);
 	if (READ_ONCE(c->fwn->dying)) {
 		/* The netns was purged while the record was in flight. */
-		spin_unlock_irqrestore(fw_lock(twhash), flags);
-		percpu_counter_dec(&fw_tracked);
-		kmem_cache_free(fw_conn_cache, c);
+		raw_spin_unlock_irqrestore(fw_lock(twhash), flags);
+		fw_conn_put(c);
 		return;
 	}
+	old = fw_find(twhash, tw);
+	if (old)
+		fw_end_stale(old);
 	c->key = tw;
 	c->flags = FW_CONN_TW;
 	hlist_add_head(&c->node, &fw_table[twhash]);
 	fw_stats_to_tw(c->fwn);
-	spin_unlock_irqrestore(fw_lock(twhash), flags);
+	raw_spin_unlock_irqrestore(fw_lock(twhash), flags);
+	if (old)
+		fw_conn_put(old);
 }
 
 bool fw_track_leave(const void *key, enum fw_exit why, u64 now_ns)
@@ -169,11 +265,15 @@ bool fw_track_leave(const void *key, enum fw_exit why, u64 now_ns)
 	struct fw_conn *c;
 	unsigned long flags;
 
-	spin_lock_irqsave(fw_lock(hash), flags);
+	if (hlist_empty(&fw_table[hash]))
+		return false;
+	raw_spin_lock_irqsave(fw_lock(hash), flags);
 	c = fw_find(hash, key);
 	if (c)
 		fw_end(c, why, now_ns);
-	spin_unlock_irqrestore(fw_lock(hash), flags);
+	raw_spin_unlock_irqrestore(fw_lock(hash), flags);
+	if (c)
+		fw_conn_put(c);
 	return c;
 }
 
@@ -189,77 +289,142 @@ bool fw_track_close(const void *sk, u64 now_ns)
 	struct fw_conn *c;
 	unsigned long flags;
 
-	spin_lock_irqsave(fw_lock(hash), flags);
+	if (hlist_empty(&fw_table[hash]))
+		return false;
+	raw_spin_lock_irqsave(fw_lock(hash), flags);
 	c = fw_find(hash, sk);
 	if (c)
 		fw_end(c, c->flags & FW_CONN_HANDOFF ? FW_EXIT_OTHER :
 			  FW_EXIT_ABORT, now_ns);
-	spin_unlock_irqrestore(fw_lock(hash), flags);
+	raw_spin_unlock_irqrestore(fw_lock(hash), flags);
+	if (c)
+		fw_conn_put(c);
+	return c;
+}
+
+/* The object @key is being freed: a record it still has is stale. */
+bool fw_track_stale(const void *key)
+{
+	u32 hash = fw_hash(key);
+	struct fw_conn *c;
+	unsigned long flags;
+
+	if (hlist_empty(&fw_table[hash]))
+		return false;
+	raw_spin_lock_irqsave(fw_lock(hash), flags);
+	c = fw_find(hash, key);
+	if (c)
+		fw_end_stale(c);
+	raw_spin_unlock_irqrestore(fw_lock(hash), flags);
+	if (c)
+		fw_conn_put(c);
 	return c;
 }
 
 /*
- * Drop every record of a netns that is going away (pernet exit_batch,
- * process context). fwn->dying was set and a grace period has passed, so
- * no record of it is being added: a bucket that reads empty holds none of
- * them, whatever other netns do to it meanwhile.
+ * Drop the records of every netns of the batch going away (pernet
+ * exit_batch, process context): one pass over the table, however many netns
+ * the batch holds. Their fw_net.dying was set and a grace period has passed,
+ * so none of their records is being added; records of live netns are left
+ * alone, and no record of a netns freed earlier exists.
  */
-void fw_track_purge_net(struct fw_net *fwn)
+void fw_track_purge_dying(void)
 {
 	unsigned int i, n = 1U << fw_table_bits;
 	struct hlist_node *tmp;
 	struct fw_conn *c;
+	HLIST_HEAD(dead);
 
 	for (i = 0; i < n; i++) {
 		unsigned long flags;
 
 		if (hlist_empty(&fw_table[i]))
 			continue;
-		spin_lock_irqsave(fw_lock(i), flags);
+		raw_spin_lock_irqsave(fw_lock(i), flags);
 		hlist_for_each_entry_safe(c, tmp, &fw_table[i], node) {
-			if (c->fwn != fwn)
+			if (!READ_ONCE(c->fwn->dying))
 				continue;
 			hlist_del(&c->node);
-			percpu_counter_dec(&fw_tracked);
-			kmem_cache_free(fw_conn_cache, c);
+			hlist_add_head(&c->node, &dead);
 		}
-		spin_unlock_irqrestore(fw_lock(i), flags);
+		raw_spin_unlock_irqrestore(fw_lock(i), flags);
+		hlist_for_each_entry_safe(c, tmp, &dead, node) {
+			hlist_del(&c->node);
+			fw_conn_put(c);
+		}
 		cond_resched();
 	}
 }
 
+/* Records in use, all netns together. */
 unsigned long fw_track_count(void)
 {
-	return percpu_counter_sum_positive(&fw_tracked);
+	unsigned long n = fw_pool_size;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct fw_free *f = per_cpu_ptr(fw_free, cpu);
+		unsigned long flags;
+
+		raw_spin_lock_irqsave(&f->lock, flags);
+		n -= f->count;
+		raw_spin_unlock_irqrestore(&f->lock, flags);
+	}
+	return n;
 }
 
-int fw_track_init(unsigned int max_tracked)
+unsigned int fw_track_max(void)
 {
-	unsigned int i;
-	int err;
+	return fw_pool_size;
+}
 
-	fw_max_tracked = max_tracked;
+/* The host's own netns may use the whole pool; any other one its share. */
+unsigned int fw_track_default_limit(bool init_net)
+{
+	return init_net ? fw_pool_size : fw_netns_share;
+}
+
+/*
+ * Allocate the pool (@max_tracked records) and the table, and deal the
+ * records out to the CPUs' free lists. Process context.
+ */
+int fw_track_init(unsigned int max_tracked, unsigned int netns_share)
+{
+	unsigned int i, ncpus = num_possible_cpus(), k = 0, next = 0;
+	int cpu, err = -ENOMEM;
+
+	fw_pool_size = max_tracked;
+	fw_netns_share = min(netns_share, max_tracked);
 	/* About two records per bucket when full. */
 	fw_table_bits = max(ilog2(max_tracked | 1) - 1, FW_LOCK_BITS);
 	fw_table = vzalloc(sizeof(*fw_table) << fw_table_bits);
 	if (!fw_table)
 		return -ENOMEM;
-	for (i = 0; i < ARRAY_SIZE(fw_locks); i++)
-		spin_lock_init(&fw_locks[i]);
-
-	fw_conn_cache = kmem_cache_create("finwait_stats_conn",
-					  sizeof(struct fw_conn), 0, 0, NULL);
-	if (!fw_conn_cache) {
-		err = -ENOMEM;
+	fw_pool = vzalloc(array_size(max_tracked, sizeof(*fw_pool)));
+	if (!fw_pool)
 		goto err_free_table;
+	fw_free = alloc_percpu(struct fw_free);
+	if (!fw_free)
+		goto err_free_pool;
+	for (i = 0; i < ARRAY_SIZE(fw_locks); i++)
+		raw_spin_lock_init(&fw_locks[i]);
+
+	for_each_possible_cpu(cpu) {
+		struct fw_free *f = per_cpu_ptr(fw_free, cpu);
+		/* An even share, the first CPUs one more. */
+		unsigned int n = max_tracked / ncpus + (k < max_tracked % ncpus);
+
+		raw_spin_lock_init(&f->lock);
+		INIT_HLIST_HEAD(&f->head);
+		f->count = n;
+		while (n--)
+			hlist_add_head(&fw_pool[next++].node, &f->head);
+		k++;
 	}
-	err = percpu_counter_init(&fw_tracked, 0, GFP_KERNEL);
-	if (err)
-		goto err_destroy_cache;
 	return 0;
 
-err_destroy_cache:
-	kmem_cache_destroy(fw_conn_cache);
+err_free_pool:
+	vfree(fw_pool);
 err_free_table:
 	vfree(fw_table);
 	return err;
@@ -268,8 +433,8 @@ err_free_table:
 /* After the hooks are gone and every netns was purged: nothing is left. */
 void fw_track_exit(void)
 {
-	WARN_ON(percpu_counter_sum(&fw_tracked));
-	percpu_counter_destroy(&fw_tracked);
-	kmem_cache_destroy(fw_conn_cache);
+	WARN_ON(fw_track_count());
+	free_percpu(fw_free);
+	vfree(fw_pool);
 	vfree(fw_table);
 }

@@ -2,7 +2,8 @@
 /*
  * KUnit tests of finwait_stats's logic, without a network: histogram edges,
  * exit classification, the invariant through enter/handoff/leave/reset,
- * per-CPU aggregation, the proc text and the memory bound.
+ * stale records, per-CPU aggregation, the record pool and its per-CPU free
+ * lists, the per-netns limit, the proc text and commands.
  *
  * The units under test are compiled into this module (their own copy of the
  * record table), so the tests never touch a loaded finwait_stats.
@@ -13,6 +14,7 @@
 
 #include "../finwait_stats.h"
 #include "../classify.h"
+#include "../compat.h"
 #include "../stats.c"
 #include "../track.c"
 #include "../format.c"
@@ -46,10 +48,18 @@ static void fw_test_classify(struct kunit *test)
 {
 	KUNIT_EXPECT_EQ(test, fw_classify_reset(true), FW_EXIT_RESET);
 	KUNIT_EXPECT_EQ(test, fw_classify_reset(false), FW_EXIT_ABORT);
-	KUNIT_EXPECT_EQ(test, fw_classify_active_reset(true), FW_EXIT_TIMEOUT);
-	KUNIT_EXPECT_EQ(test, fw_classify_active_reset(false), FW_EXIT_ABORT);
-	KUNIT_EXPECT_EQ(test, fw_classify_disconnect(true), FW_EXIT_ABORT);
-	KUNIT_EXPECT_EQ(test, fw_classify_disconnect(false), FW_EXIT_OTHER);
+	/*
+	 * Orphaned, from its timer: the FIN-WAIT-2 timeout. Owned (tcp_abort
+	 * holds the socket), orphaned or not: ss -K. Held by a process, from
+	 * the timer: keepalive gave up.
+	 */
+	KUNIT_EXPECT_EQ(test, fw_classify_active_reset(true, false), FW_EXIT_TIMEOUT);
+	KUNIT_EXPECT_EQ(test, fw_classify_active_reset(true, true), FW_EXIT_ABORT);
+	KUNIT_EXPECT_EQ(test, fw_classify_active_reset(false, true), FW_EXIT_ABORT);
+	KUNIT_EXPECT_EQ(test, fw_classify_active_reset(false, false), FW_EXIT_ABORT);
+	/* Our RST, unless in TCP_REPAIR. */
+	KUNIT_EXPECT_EQ(test, fw_classify_disconnect(false), FW_EXIT_ABORT);
+	KUNIT_EXPECT_EQ(test, fw_classify_disconnect(true), FW_EXIT_OTHER);
 	KUNIT_EXPECT_EQ(test, fw_classify_tw_kill(true, true), FW_EXIT_RESET);
 	KUNIT_EXPECT_EQ(test, fw_classify_tw_kill(true, false), FW_EXIT_ABORT);
 	KUNIT_EXPECT_EQ(test, fw_classify_tw_kill(false, true), FW_EXIT_OTHER);
@@ -58,19 +68,70 @@ static void fw_test_classify(struct kunit *test)
 	KUNIT_EXPECT_STREQ(test, fw_exit_name(FW_EXIT_OTHER), "other");
 }
 
-static void fw_test_parse_write(struct kunit *test)
+/*
+ * A kill belongs to the segment only for the same tw, in the same task, at
+ * the same interrupt level (a softirq's segment is not the kill of the
+ * task it interrupted).
+ */
+static void fw_test_tw_segment(struct kunit *test)
 {
-	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("reset", 5), 0);
-	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("reset\n", 6), 0);
-	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("reset\n\n", 7), -EINVAL);
-	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("reset ", 6), -EINVAL);
-	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("rese", 4), -EINVAL);
-	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("RESET", 5), -EINVAL);
-	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("\n", 1), -EINVAL);
-	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("resetx", 6), -EINVAL);
+	int tw, other_tw, task, other_task;
+	struct fw_tw_segment seg = {
+		.tw = &tw, .task = &task, .level = 1, .rst = true,
+	};
+
+	KUNIT_EXPECT_TRUE(test, fw_tw_segment_owns(&seg, &tw, &task, 1));
+	KUNIT_EXPECT_FALSE(test, fw_tw_segment_owns(&seg, &other_tw, &task, 1));
+	KUNIT_EXPECT_FALSE(test, fw_tw_segment_owns(&seg, &tw, &other_task, 1));
+	KUNIT_EXPECT_FALSE(test, fw_tw_segment_owns(&seg, &tw, &task, 0));
+	seg.level = 0;
+	KUNIT_EXPECT_TRUE(test, fw_tw_segment_owns(&seg, &tw, &task, 0));
+	seg.tw = NULL;
+	KUNIT_EXPECT_FALSE(test, fw_tw_segment_owns(&seg, &tw, &task, 0));
+	KUNIT_EXPECT_FALSE(test, fw_tw_segment_owns(&seg, NULL, &task, 0));
+	/* Here, a task: level 0. */
+	KUNIT_EXPECT_EQ(test, fw_irq_level(), 0);
 }
 
-static void fw_expect_invariant(struct kunit *test, const struct fw_snapshot *s)
+static void fw_test_parse_write(struct kunit *test)
+{
+	struct fw_cmd cmd = { };
+
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("reset", 5, &cmd), 0);
+	KUNIT_EXPECT_EQ(test, cmd.op, FW_CMD_RESET);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("reset\n", 6, &cmd), 0);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("reset\n\n", 7, &cmd), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("reset ", 6, &cmd), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("rese", 4, &cmd), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("RESET", 5, &cmd), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("\n", 1, &cmd), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("", 0, &cmd), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("resetx", 6, &cmd), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("limit 100\n", 10, &cmd), 0);
+	KUNIT_EXPECT_EQ(test, cmd.op, FW_CMD_LIMIT);
+	KUNIT_EXPECT_EQ(test, cmd.limit, 100);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("limit 0", 7, &cmd), 0);
+	KUNIT_EXPECT_EQ(test, cmd.limit, 0);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("limit 4294967295", 16, &cmd), 0);
+	KUNIT_EXPECT_EQ(test, cmd.limit, 4294967295U);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("limit 4294967296", 16, &cmd), -ERANGE);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("limit 99999999999999999", 23, &cmd), -ERANGE);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("limit ", 6, &cmd), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("limit", 5, &cmd), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("limit -1", 8, &cmd), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("limit +1", 8, &cmd), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("limit 0x10", 10, &cmd), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("limit 1 ", 8, &cmd), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fw_proc_parse_write("limit  1", 8, &cmd), -EINVAL);
+}
+
+/*
+ * What every snapshot must show. @fwn, when given, is a netns whose records
+ * were all made through track.c: its own count of records held is then an
+ * independent measure of "current".
+ */
+static void fw_expect_invariant(struct kunit *test, struct fw_net *fwn,
+				const struct fw_snapshot *s)
 {
 	u64 left = 0;
 	unsigned int i;
@@ -78,26 +139,44 @@ static void fw_expect_invariant(struct kunit *test, const struct fw_snapshot *s)
 	for (i = 0; i < FW_EXIT_MAX; i++)
 		left += s->left[i];
 	KUNIT_EXPECT_EQ(test, left, s->completed);
-	KUNIT_EXPECT_EQ(test, s->entered, s->cur + left + s->untracked);
+	KUNIT_EXPECT_EQ(test, s->entered, s->cur + left + s->stale + s->untracked);
+	KUNIT_EXPECT_GE(test, s->cur, 0);
+	KUNIT_EXPECT_GE(test, s->cur_tw, 0);
+	KUNIT_EXPECT_LE(test, s->cur_tw, s->cur);
+	if (fwn)
+		KUNIT_EXPECT_EQ(test, s->cur, atomic_read(&fwn->tracked));
 }
 
-/* A netns of our own, and a table bounded at @max records. */
-static struct fw_net *fw_test_setup(struct kunit *test, unsigned int max)
+/* A netns of our own that may use @limit records. */
+static struct fw_net *fw_test_net(struct kunit *test, unsigned int limit)
 {
 	struct fw_net *fwn = kunit_kzalloc(test, sizeof(*fwn), GFP_KERNEL);
 
 	KUNIT_ASSERT_NOT_NULL(test, fwn);
 	KUNIT_ASSERT_EQ(test, fw_stats_init(fwn), 0);
-	KUNIT_ASSERT_EQ(test, fw_track_init(max), 0);
+	atomic_set(&fwn->tracked, 0);
+	fwn->limit = limit;
 	return fwn;
+}
+
+/* That netns, and a pool of @max records. */
+static struct fw_net *fw_test_setup(struct kunit *test, unsigned int max)
+{
+	KUNIT_ASSERT_EQ(test, fw_track_init(max, max), 0);
+	return fw_test_net(test, max);
+}
+
+static void fw_test_net_free(struct fw_net *fwn)
+{
+	WRITE_ONCE(fwn->dying, true);
+	fw_track_purge_dying();
+	fw_stats_free(fwn);
 }
 
 static void fw_test_teardown(struct fw_net *fwn)
 {
-	WRITE_ONCE(fwn->dying, true);
-	fw_track_purge_net(fwn);
+	fw_test_net_free(fwn);
 	fw_track_exit();
-	fw_stats_free(fwn);
 }
 
 static void fw_test_lifecycle(struct kunit *test)
@@ -116,7 +195,7 @@ static void fw_test_lifecycle(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s.entered, 3);
 	KUNIT_EXPECT_EQ(test, s.cur, 3);
 	KUNIT_EXPECT_EQ(test, s.cur_tw, 1);
-	fw_expect_invariant(test, &s);
+	fw_expect_invariant(test, fwn, &s);
 
 	/* The old key is gone with the handoff; the tw key ends it. */
 	KUNIT_EXPECT_FALSE(test, fw_track_leave(&objs[1], FW_EXIT_TIMEOUT, 2000000));
@@ -141,7 +220,7 @@ static void fw_test_lifecycle(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s.sum_us, 2001);
 	KUNIT_EXPECT_EQ(test, s.hist[0], 2);
 	KUNIT_EXPECT_EQ(test, s.hist[10], 1);
-	fw_expect_invariant(test, &s);
+	fw_expect_invariant(test, fwn, &s);
 
 	/* Reset: counters zero, the open connection stays, entered = current. */
 	fw_stats_reset(fwn);
@@ -152,7 +231,7 @@ static void fw_test_lifecycle(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s.min_us, 0);
 	KUNIT_EXPECT_EQ(test, s.max_us, 0);
 	KUNIT_EXPECT_EQ(test, s.sum_us, 0);
-	fw_expect_invariant(test, &s);
+	fw_expect_invariant(test, fwn, &s);
 
 	/* It ends after the reset and is counted then. */
 	KUNIT_EXPECT_TRUE(test, fw_track_leave(&objs[2], FW_EXIT_RESET, 5000000));
@@ -160,26 +239,61 @@ static void fw_test_lifecycle(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s.cur, 0);
 	KUNIT_EXPECT_EQ(test, s.left[FW_EXIT_RESET], 1);
 	KUNIT_EXPECT_EQ(test, s.min_us, 4000);
-	fw_expect_invariant(test, &s);
+	fw_expect_invariant(test, fwn, &s);
 	KUNIT_EXPECT_EQ(test, fw_track_count(), 0);
 
 	fw_test_teardown(fwn);
 }
 
-/* A record left behind by a lost exit event is ended when its key returns. */
-static void fw_test_reused_key(struct kunit *test)
+/*
+ * A record left behind by a lost exit event is stale when its key returns
+ * (enter or rekey: the memory was reused) or its object is freed; a stale
+ * record is in no lifetime figure.
+ */
+static void fw_test_stale(struct kunit *test)
 {
 	struct fw_net *fwn = fw_test_setup(test, 16);
 	struct fw_snapshot s;
-	int obj;
+	int obj, sk, tw;
 
 	fw_track_enter(fwn, &obj, 0);
-	fw_track_enter(fwn, &obj, 0);
+	fw_track_enter(fwn, &obj, 5000000);
 	fw_stats_snapshot(fwn, &s);
 	KUNIT_EXPECT_EQ(test, s.entered, 2);
 	KUNIT_EXPECT_EQ(test, s.cur, 1);
-	KUNIT_EXPECT_EQ(test, s.left[FW_EXIT_OTHER], 1);
-	fw_expect_invariant(test, &s);
+	KUNIT_EXPECT_EQ(test, s.stale, 1);
+	KUNIT_EXPECT_EQ(test, s.completed, 0);
+	KUNIT_EXPECT_EQ(test, s.max_us, 0);
+	fw_expect_invariant(test, fwn, &s);
+
+	/* A tw address still holding a record when a new handoff lands there. */
+	fw_track_enter(fwn, &tw, 0);
+	fw_track_enter(fwn, &sk, 0);
+	fw_track_rekey(&sk, &tw);
+	fw_stats_snapshot(fwn, &s);
+	KUNIT_EXPECT_EQ(test, s.stale, 2);
+	KUNIT_EXPECT_EQ(test, s.cur, 2);
+	KUNIT_EXPECT_EQ(test, s.cur_tw, 1);
+	fw_expect_invariant(test, fwn, &s);
+
+	/* The tw is freed with its record still there (moved on unseen). */
+	KUNIT_EXPECT_TRUE(test, fw_track_stale(&tw));
+	KUNIT_EXPECT_FALSE(test, fw_track_stale(&tw));
+	fw_stats_snapshot(fwn, &s);
+	KUNIT_EXPECT_EQ(test, s.stale, 3);
+	KUNIT_EXPECT_EQ(test, s.cur, 1);
+	KUNIT_EXPECT_EQ(test, s.cur_tw, 0);
+	KUNIT_EXPECT_EQ(test, s.completed, 0);
+	KUNIT_EXPECT_EQ(test, s.hist[0], 0);
+	fw_expect_invariant(test, fwn, &s);
+	KUNIT_EXPECT_EQ(test, fw_track_count(), 1);
+
+	/* A reset keeps the open one, forgets the stale ones. */
+	fw_stats_reset(fwn);
+	fw_stats_snapshot(fwn, &s);
+	KUNIT_EXPECT_EQ(test, s.entered, 1);
+	KUNIT_EXPECT_EQ(test, s.stale, 0);
+	fw_expect_invariant(test, fwn, &s);
 	fw_test_teardown(fwn);
 }
 
@@ -196,7 +310,7 @@ static void fw_test_bound(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s.cur, 4);
 	KUNIT_EXPECT_EQ(test, s.untracked, 6);
 	KUNIT_EXPECT_EQ(test, fw_track_count(), 4);
-	fw_expect_invariant(test, &s);
+	fw_expect_invariant(test, fwn, &s);
 	/* Untracked ones leave unseen; room again for one. */
 	for (i = 0; i < 10; i++)
 		fw_track_leave(&objs[i], FW_EXIT_PEER_FIN, 0);
@@ -204,7 +318,7 @@ static void fw_test_bound(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fw_track_count(), 1);
 	fw_stats_snapshot(fwn, &s);
 	KUNIT_EXPECT_EQ(test, s.left[FW_EXIT_PEER_FIN], 4);
-	fw_expect_invariant(test, &s);
+	fw_expect_invariant(test, fwn, &s);
 	/* A dying netns gets nothing new. */
 	WRITE_ONCE(fwn->dying, true);
 	fw_track_enter(fwn, &objs[1], 0);
@@ -213,41 +327,132 @@ static void fw_test_bound(struct kunit *test)
 	KUNIT_EXPECT_LE(test, sizeof(struct fw_conn), 64);
 }
 
-/* Blocks of several CPUs add up; a CPU may hold a negative "current". */
+/* One netns at its limit leaves the pool to the others; limits move. */
+static void fw_test_netns_limit(struct kunit *test)
+{
+	struct fw_net *a = fw_test_setup(test, 8);
+	struct fw_net *b = fw_test_net(test, 8);
+	struct fw_snapshot s;
+	int objs[20], i;
+
+	WRITE_ONCE(a->limit, 3);
+	for (i = 0; i < 10; i++)
+		fw_track_enter(a, &objs[i], 0);
+	fw_stats_snapshot(a, &s);
+	KUNIT_EXPECT_EQ(test, s.cur, 3);
+	KUNIT_EXPECT_EQ(test, s.untracked, 7);
+	for (i = 10; i < 15; i++)
+		fw_track_enter(b, &objs[i], 0);
+	fw_stats_snapshot(b, &s);
+	KUNIT_EXPECT_EQ(test, s.cur, 5);
+	KUNIT_EXPECT_EQ(test, s.untracked, 0);
+	/* The pool (8) is now empty: b's next one is untracked too. */
+	fw_track_enter(b, &objs[15], 0);
+	fw_stats_snapshot(b, &s);
+	KUNIT_EXPECT_EQ(test, s.untracked, 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&b->tracked), 5);
+	/* A lower limit keeps what is tracked and takes no more. */
+	WRITE_ONCE(a->limit, 0);
+	fw_track_leave(&objs[10], FW_EXIT_PEER_FIN, 0);
+	fw_track_enter(a, &objs[16], 0);
+	fw_stats_snapshot(a, &s);
+	KUNIT_EXPECT_EQ(test, s.cur, 3);
+	KUNIT_EXPECT_EQ(test, s.untracked, 8);
+	fw_expect_invariant(test, a, &s);
+	/* Both purged at once, one pass: every record back in the pool. */
+	WRITE_ONCE(b->dying, true);
+	fw_test_net_free(a);
+	fw_stats_free(b);
+	KUNIT_EXPECT_EQ(test, fw_track_count(), 0);
+	fw_track_exit();
+}
+
+/*
+ * The pool: dealt out to every possible CPU, taken from other CPUs' lists
+ * when this one's is empty, exhausted at exactly max_tracked, refilled by
+ * the records that end.
+ */
+static void fw_test_pool(struct kunit *test)
+{
+	unsigned int max = 3 * num_possible_cpus() + 1, i;
+	struct fw_conn **got;
+	int cpu;
+
+	KUNIT_ASSERT_EQ(test, fw_track_init(max, max), 0);
+	got = kunit_kcalloc(test, max + 1, sizeof(*got), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, got);
+	for_each_possible_cpu(cpu)
+		KUNIT_EXPECT_GE(test, per_cpu_ptr(fw_free, cpu)->count, 3);
+	KUNIT_EXPECT_EQ(test, fw_track_count(), 0);
+	for (i = 0; i < max; i++) {
+		got[i] = fw_pool_get();
+		KUNIT_ASSERT_NOT_NULL(test, got[i]);
+	}
+	KUNIT_EXPECT_NULL(test, fw_pool_get());
+	KUNIT_EXPECT_EQ(test, fw_track_count(), max);
+	for_each_possible_cpu(cpu)
+		KUNIT_EXPECT_EQ(test, per_cpu_ptr(fw_free, cpu)->count, 0);
+	/* Every record is from the pool, each one once. */
+	for (i = 0; i < max; i++) {
+		KUNIT_EXPECT_TRUE(test, got[i] >= fw_pool && got[i] < fw_pool + max);
+		got[i]->flags = 0;
+	}
+	for (i = 0; i < max; i++)
+		got[i]->flags++;
+	for (i = 0; i < max; i++)
+		KUNIT_EXPECT_EQ(test, fw_pool[i].flags, 1);
+	fw_pool_put(got[0]);
+	KUNIT_EXPECT_EQ(test, fw_track_count(), max - 1);
+	KUNIT_EXPECT_PTR_EQ(test, fw_pool_get(), got[0]);
+	for (i = 0; i < max; i++)
+		fw_pool_put(got[i]);
+	KUNIT_EXPECT_EQ(test, fw_track_count(), 0);
+	fw_track_exit();
+}
+
+/*
+ * Blocks of several CPUs add up, whatever CPU an exit is counted on; a
+ * reset folds the open connections into each CPU's "entered".
+ */
 static void fw_test_percpu_sum(struct kunit *test)
 {
-	struct fw_net *fwn = kunit_kzalloc(test, sizeof(*fwn), GFP_KERNEL);
+	struct fw_net *fwn = fw_test_net(test, 1);
 	struct fw_snapshot s;
 	int cpu, n = 0;
 
-	KUNIT_ASSERT_NOT_NULL(test, fwn);
-	KUNIT_ASSERT_EQ(test, fw_stats_init(fwn), 0);
 	for_each_possible_cpu(cpu) {
 		struct fw_stats *p = per_cpu_ptr(fwn->stats, cpu);
 
-		/* Entered here, left on the next CPU. */
+		/* Two entered here, one left here. */
 		p->entered = 2;
-		p->cur = 2 - 1;
+		p->to_tw = 1;
 		p->left[FW_EXIT_TIMEOUT] = 1;
+		p->left_tw = 1;
 		p->min_us = 100 + cpu;
 		p->max_us = 1000 + cpu;
 		p->sum_us = 10;
 		p->hist[3] = 1;
 		n++;
 	}
-	if (n > 1) {
-		per_cpu_ptr(fwn->stats, 0)->cur = -1;
+	if (n > 1)	/* CPU 0 counted two exits of connections of others */
 		per_cpu_ptr(fwn->stats, 0)->left[FW_EXIT_TIMEOUT] = 3;
-	}
 	fw_stats_snapshot(fwn, &s);
 	KUNIT_EXPECT_EQ(test, s.entered, 2 * n);
 	KUNIT_EXPECT_EQ(test, s.completed, n > 1 ? n + 2 : 1);
 	KUNIT_EXPECT_EQ(test, s.cur, n > 1 ? n - 2 : 1);
+	KUNIT_EXPECT_EQ(test, s.cur_tw, 0);
 	KUNIT_EXPECT_EQ(test, s.min_us, 100);
 	KUNIT_EXPECT_EQ(test, s.max_us, 1000 + n - 1);
 	KUNIT_EXPECT_EQ(test, s.sum_us, 10 * n);
 	KUNIT_EXPECT_EQ(test, s.hist[3], n);
-	fw_expect_invariant(test, &s);
+	fw_expect_invariant(test, NULL, &s);
+
+	fw_stats_reset(fwn);
+	fw_stats_snapshot(fwn, &s);
+	KUNIT_EXPECT_EQ(test, s.entered, n > 1 ? n - 2 : 1);
+	KUNIT_EXPECT_EQ(test, s.cur, n > 1 ? n - 2 : 1);
+	KUNIT_EXPECT_EQ(test, s.completed, 0);
+	fw_expect_invariant(test, NULL, &s);
 	fw_stats_free(fwn);
 }
 
@@ -269,6 +474,8 @@ static void fw_test_format(struct kunit *test)
 		"left_abort 0\n"
 		"left_other 0\n"
 		"untracked 1\n"
+		"stale 0\n"
+		"tracked_limit 16384\n"
 		"lifetime_min_us 3\n"
 		"lifetime_max_us 3000000\n"
 		"lifetime_sum_us 6000123\n"
@@ -286,7 +493,7 @@ static void fw_test_format(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	m.buf = buf;
 	m.size = PAGE_SIZE;
-	fw_proc_print(&m, &s, 60000, 5);
+	fw_proc_print(&m, &s, 60000, 16384, 5);
 	KUNIT_ASSERT_FALSE(test, seq_has_overflowed(&m));
 	buf[m.count] = '\0';
 	KUNIT_EXPECT_EQ(test, strncmp(buf, head, sizeof(head) - 1), 0);
@@ -298,10 +505,13 @@ static void fw_test_format(struct kunit *test)
 static struct kunit_case fw_test_cases[] = {
 	KUNIT_CASE_PARAM(fw_test_hist_bucket, fw_hist_gen_params),
 	KUNIT_CASE(fw_test_classify),
+	KUNIT_CASE(fw_test_tw_segment),
 	KUNIT_CASE(fw_test_parse_write),
 	KUNIT_CASE(fw_test_lifecycle),
-	KUNIT_CASE(fw_test_reused_key),
+	KUNIT_CASE(fw_test_stale),
 	KUNIT_CASE(fw_test_bound),
+	KUNIT_CASE(fw_test_netns_limit),
+	KUNIT_CASE(fw_test_pool),
 	KUNIT_CASE(fw_test_percpu_sum),
 	KUNIT_CASE(fw_test_format),
 	{}
