@@ -49,7 +49,7 @@ held_fw2() {
 }
 
 echo "TAP version 13"
-echo "1..3"
+echo "1..5"
 modprobe -r finwait_stats 2>/dev/null
 modprobe finwait_stats || fail 1 "modprobe"
 populate $a && populate $b || fail 1 "setup"
@@ -78,6 +78,46 @@ for i in 1 2 3; do
 	modprobe finwait_stats || fail 3 "load $i"
 done
 cleanup
-modprobe -r finwait_stats || fail 3 "final unload"
 echo "ok 3 repeated unload/load under churn"
+
+# Many netns deleted at once (the kernel tears them down in one batch)
+# while their connections sit in FIN-WAIT-2, both kinds.
+many=()
+for i in $(seq 12); do
+	n=fw-$$-m$i
+	ip netns add $n && ip -n $n link set lo up || fail 4 "netns $n"
+	many+=($n)
+	ip netns exec $n sysctl -qw net.ipv4.tcp_fin_timeout=30
+	ip netns exec $n "$fw_conn" -p 6010 connect shutdown sleep 60 >/dev/null &
+	ip netns exec $n "$fw_conn" -p 6011 connect close sleep 60 >/dev/null &
+done
+for n in "${many[@]}"; do
+	wait_until 10 eval '[ "$(st $n current)" -eq 2 ]' || fail 4 "$n: current $(st $n current)"
+done
+{
+	for pid in $(jobs -p); do kill -KILL "$pid"; done
+	wait
+} 2>/dev/null
+for n in "${many[@]}"; do ip netns del $n; done
+sleep 2
+modprobe -r finwait_stats || fail 4 "unload after the batch"
+echo "ok 4 12 netns deleted at once with connections in FIN-WAIT-2"
+
+# Bad parameters: refused with the reason, nothing loaded.
+for args in "max_tracked=0" "max_tracked=abc" "max_tracked=16777217" \
+	    "netns_max_tracked=0x" "max_tracked=50 netns_max_tracked=100"; do
+	# shellcheck disable=SC2086
+	if out=$(modprobe finwait_stats $args 2>&1); then
+		modprobe -r finwait_stats
+		fail 5 "accepted: $args"
+	fi
+	case $out in
+	*"Numerical result out of range"*|*"Invalid argument"*) ;;
+	*) fail 5 "$args: $out" ;;
+	esac
+	[ ! -e $PROC ] || fail 5 "$args: $PROC exists"
+	echo "# refused $args: $out"
+done
+dmesg | grep -q "netns_max_tracked=100 is above max_tracked=50" || fail 5 "no reason in the kernel log"
+echo "ok 5 bad parameters refused"
 exit 0

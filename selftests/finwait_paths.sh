@@ -387,7 +387,178 @@ t_reset() {
 	check_invariant "$ns"
 }
 
-tests_all="stopped_peer peer_fin peer_reset data_after_close linger2 half_close two_phase netns_isolation churn tw_overflow reset"
+# The two ends of a veth pair between two netns of ours, the client's end
+# receiving in a threaded-NAPI kthread: GRO on gives veth a NAPI instance,
+# "threaded" moves its poll into napi/<dev>-<id>, and with TSO and GSO off
+# on the server's end veth hands each segment to that NAPI (otherwise it
+# takes the backlog). Sets cif (client device) and srv (server address).
+#
+#   fw-$$-<case>-c                          fw-$$-<case>-s
+#   fw_conn dial, shutdown, close           fw_conn listen, accept, then
+#   fwt<pid>c 10.199.1.1  <-- veth -->      RST or data: fwt<pid>s 10.199.1.2
+#   GRO on, threaded NAPI                   TSO/GSO off
+veth_threaded() {
+	local c=$1 s=$2 sif=fwt$$s
+	cif=fwt$$c srv=10.199.1.2
+	ip link add $cif netns "$c" type veth peer name $sif netns "$s" || return 1
+	ip -n "$c" addr add 10.199.1.1/30 dev $cif
+	ip -n "$s" addr add $srv/30 dev $sif
+	ip -n "$c" link set $cif up
+	ip -n "$s" link set $sif up
+	ip netns exec "$s" ethtool -K $sif tso off gso off >/dev/null || fail "ethtool tso/gso" || return 1
+	ip netns exec "$c" ethtool -K $cif gro off >/dev/null
+	ip netns exec "$c" ethtool -K $cif gro on >/dev/null || fail "ethtool gro" || return 1
+	ip netns exec "$c" sh -c "echo 1 > /sys/class/net/$cif/threaded" || fail "threaded NAPI" || return 1
+	# The kthread's name (comm, 15 characters): "napi/<dev>-<id>".
+	wait_until 5 grep -qs "^napi/$cif" /proc/[0-9]*/comm || fail "no napi/$cif kthread" || return 1
+	echo "# threaded NAPI: $(grep -hs "^napi/$cif" /proc/[0-9]*/comm | head -1)"
+}
+
+stat_is() { [ "$(st "$1" "$2")" -eq "$3" ]; }
+
+# tw_event C S PORT STEP REASON N [TASKSET]: a client in C closes a
+# connection to a server in S after shutdown(); once the module shows it
+# held by a timewait socket (current_timewait 1), the server does STEP
+# (peer-reset, peer-send): the lifetime must end by REASON, the Nth in C.
+tw_event() {
+	local c=$1 s=$2 port=$3 step=$4 reason=$5 n=$6 go out
+	shift 6
+	go=$(mktemp -u) out=$(mktemp)
+	ip netns exec "$s" "$@" "$fw_conn" -p "$port" -a "$srv" listen accept wait "$go" "$step" sleep 1 >"$out" &
+	wait_until 5 grep -q '^listen ' "$out" || { rm -f "$out"; fail "no listener"; return 1; }
+	ip netns exec "$c" "$fw_conn" -p "$port" -a "$srv" dial shutdown sleep 0.3 close >/dev/null ||
+		{ rm -f "$out"; fail "dial"; return 1; }
+	wait_until 5 stat_is "$c" current_timewait 1 ||
+		{ touch "$go"; rm -f "$out"; dump "$c"; fail "not held by a timewait socket"; return 1; }
+	touch "$go"
+	wait_until 5 completed_is "$c" "$n" || { rm -f "$go" "$out"; fail "no completed lifetime"; return 1; }
+	rm -f "$go" "$out"
+	[ "$(st "$c" "left_$reason")" -ge 1 ] || { dump "$c"; fail "$step: not left_$reason"; return 1; }
+	[ "$(st "$c" current_timewait)" -eq 0 ] || fail "current_timewait $(st "$c" current_timewait)" || return 1
+	check_invariant "$c"
+}
+
+# 12. Receive outside softirq. A timewait-held FIN-WAIT-2 connection ended
+# by the peer's RST (reset) and by the peer's data (our RST: abort), with the
+# segments received in a threaded-NAPI kthread; then over loopback with the
+# backlog steered (RPS) to the other CPU, which on PREEMPT_RT (and with
+# thread_backlog_napi) is that CPU's backlog kthread.
+t_recv_contexts() {
+	local c=$1-c s=$1-s l=$1-lo ncpu
+	setup_ns "$c" 30 && setup_ns "$s" 30 || return 1
+	veth_threaded "$c" "$s" || return 1
+	tw_event "$c" "$s" 5030 peer-reset reset 1 || return 1
+	tw_event "$c" "$s" 5031 peer-send abort 2 || return 1
+	[ "$(st "$c" left_reset)" -eq 1 ] && [ "$(st "$c" left_abort)" -eq 1 ] || fail "reasons" || return 1
+
+	ncpu=$(nproc)
+	setup_ns "$l" 30 || return 1
+	if [ "$ncpu" -lt 2 ] || [ ! -w /sys/class/net/lo/queues/rx-0/rps_cpus ]; then
+		echo "# backlog on another CPU: not on this kernel (no RPS or one CPU)"
+		return 0
+	fi
+	echo "# backlog threads: $(grep -hs '^backlog_napi' /proc/[0-9]*/comm | tr '\n' ' ')"
+	# Everything the server (pinned to CPU 0) sends goes to CPU 1's backlog.
+	ip netns exec "$l" sh -c 'echo 2 > /sys/class/net/lo/queues/rx-0/rps_cpus' || fail "rps" || return 1
+	srv=127.0.0.1
+	tw_event "$l" "$l" 5032 peer-reset reset 1 taskset 1 || return 1
+	tw_event "$l" "$l" 5033 peer-send abort 2 taskset 1 || return 1
+	[ "$(st "$l" left_reset)" -eq 1 ] && [ "$(st "$l" left_abort)" -eq 1 ] || fail "reasons (backlog)"
+}
+
+# 13. A half-closed socket (not orphaned: no FIN-WAIT-2 timer applies) with
+# SO_KEEPALIVE whose probes go unanswered (the peer's link is down): our
+# RST ends it, an abort, not a timeout. And connect(AF_UNSPEC) from
+# FIN-WAIT-2 sends our RST too: abort.
+t_keepalive_disconnect() {
+	local c=$1-c s=$1-s out sif=fwk$$s
+	setup_ns "$c" 1 && setup_ns "$s" 30 || return 1
+	ip link add fwk$$c netns "$c" type veth peer name $sif netns "$s" || return 1
+	ip -n "$c" addr add 10.199.2.1/30 dev fwk$$c
+	ip -n "$s" addr add 10.199.2.2/30 dev $sif
+	ip -n "$c" link set fwk$$c up
+	ip -n "$s" link set $sif up
+	out=$(mktemp)
+	ip netns exec "$s" "$fw_conn" -p 5040 -a 10.199.2.2 listen accept sleep 10 >"$out" &
+	wait_until 5 grep -q '^listen ' "$out" || { rm -f "$out"; fail "no listener"; return 1; }
+	rm -f "$out"
+	ip netns exec "$c" "$fw_conn" -p 5040 -a 10.199.2.2 dial keepalive 1 shutdown sleep 8 >/dev/null &
+	local client=$!
+	wait_until 5 stat_is "$c" current 1 || fail "not in FIN-WAIT-2" || return 1
+	ip -n "$s" link set $sif down
+	# Idle 1 s, then 2 probes 1 s apart: gone after about 3 s. Twice
+	# tcp_fin_timeout (1 s) has passed by then: no timer of its own.
+	wait_until 10 completed_is "$c" 1 || fail "keepalive did not end it" || return 1
+	[ "$(st "$c" left_abort)" -eq 1 ] || { dump "$c"; fail "keepalive: not left_abort"; return 1; }
+	check_invariant "$c" || return 1
+	kill "$client" 2>/dev/null
+
+	setup_ns "$1-u" 30 || return 1
+	one_lifetime "$1-u" 5041 abort 1000 connect shutdown sleep 1 disconnect close sleep 0.3
+}
+
+# 14. A netns that floods FIN-WAIT-2 is held to its limit; another netns
+# still gets records. The limit is the netns's own ("limit N" by its admin;
+# more than netns_max_tracked only by the host's admin).
+t_netns_limit() {
+	local a=$1-a b=$1-b share i
+	setup_ns "$a" 30 && setup_ns "$b" 30 || return 1
+	share=$(cat /sys/module/finwait_stats/parameters/netns_max_tracked)
+	[ "$(st "$a" tracked_limit)" -eq "$share" ] || fail "default limit $(st "$a" tracked_limit), not $share" || return 1
+	[ "$(stat_of "$(<$PROC)" tracked_limit)" -eq "$(cat /sys/module/finwait_stats/parameters/max_tracked)" ] ||
+		fail "the host's netns does not get the whole pool" || return 1
+	ip netns exec "$a" sh -c "echo limit 5 > $PROC" || fail "limit 5 refused" || return 1
+	refused "$a" EINVAL "Invalid argument" sh -c "echo limit five > $PROC" || return 1
+	refused "$a" ERANGE "out of range" sh -c "echo limit 99999999999 > $PROC" || return 1
+	refused "$a" EPERM "65534*Operation not permitted" \
+		su -s /bin/sh nobody -c "id -u; echo limit 1 > $PROC" || return 1
+	[ "$(st "$a" tracked_limit)" -eq 5 ] || fail "a refused write changed the limit" || return 1
+	# A container's root (a user namespace of its own) may choose up to
+	# the share, not more.
+	unshare -r -n sh -c "echo limit $share > $PROC && echo limit 1 > $PROC && grep tracked_limit $PROC" |
+		grep -qx "tracked_limit 1" || fail "a container cannot set its own limit" || return 1
+	if out=$(unshare -r -n sh -c "echo limit $((share + 1)) > $PROC" 2>&1); then
+		fail "a container raised its limit above the share"
+		return 1
+	fi
+	[[ $out == *"Operation not permitted"* ]] || fail "not EPERM: $out" || return 1
+	# 20 stopped peers in a, held 8 s: 5 tracked, 15 untracked.
+	for i in $(seq 20); do
+		ip netns exec "$a" "$fw_conn" -p $((5200 + i)) connect close sleep 8 >/dev/null &
+	done
+	wait_until 10 stat_is "$a" entered 20 || fail "a: entered $(st "$a" entered)" || return 1
+	[ "$(st "$a" current)" -eq 5 ] && [ "$(st "$a" untracked)" -eq 15 ] ||
+		{ dump "$a"; fail "a not held to its limit"; return 1; }
+	one_lifetime "$b" 5250 timeout 2000 connect linger2 2 close sleep 2.5 || return 1
+	wait
+}
+
+# 15. Churn while other processes read and reset the file: every read
+# keeps the invariant and shows no negative count.
+t_churn_reset() {
+	local ns=$1 n=$(( ${FW_CHURN:-10000} / 8 )) i reads=0 bad=0 resets=0 f cur tw
+	setup_ns "$ns" 30 || return 1
+	ip netns exec "$ns" sysctl -qw net.ipv4.tcp_max_tw_buckets=262144
+	for i in 1 2; do
+		ip netns exec "$ns" "$fw_conn" -p $((5300 + i)) churn $n >/dev/null &
+	done
+	while [ "$(jobs -pr | wc -l)" -gt 0 ]; do
+		f=$(read_stats "$ns")
+		invariant_ok "$f" || bad=$((bad + 1))
+		cur=$(stat_of "$f" current) tw=$(stat_of "$f" current_timewait)
+		[ "$cur" -ge 0 ] && [ "$tw" -ge 0 ] || { echo "# negative: current $cur current_timewait $tw"; bad=$((bad + 1)); }
+		reads=$((reads + 1))
+		if [ $((reads % 4)) -eq 0 ]; then
+			ip netns exec "$ns" sh -c "echo reset > $PROC" && resets=$((resets + 1))
+		fi
+	done
+	wait
+	echo "# $((n * 2)) connections, $reads reads and $resets resets during the churn, $bad broken"
+	[ $bad -eq 0 ] || fail "broken on $bad reads" || return 1
+	wait_until 10 stat_is "$ns" current 0 || fail "current $(st "$ns" current)"
+}
+
+tests_all="stopped_peer peer_fin peer_reset data_after_close linger2 half_close two_phase netns_isolation churn tw_overflow reset recv_contexts keepalive_disconnect netns_limit churn_reset"
 selected=${FW_TESTS:-$tests_all}
 echo "TAP version 13"
 echo "1..$(wc -w <<<"$selected")"

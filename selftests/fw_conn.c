@@ -22,6 +22,10 @@
  *   peer-reset     server close() with SO_LINGER {1, 0}: an RST
  *   peer-send      server sends a byte
  *   churn N        N more connections, each ended by the server's close
+ *   keepalive N    SO_KEEPALIVE on the client: first probe after N s idle,
+ *                  then every second, 2 probes unanswered end it
+ *   disconnect     client connect(AF_UNSPEC)
+ *   wait PATH      wait until PATH exists (a test's go-ahead)
  *
  * Every step prints "<step> <CLOCK_REALTIME seconds>" when done, to match
  * bash's $EPOCHREALTIME. Exit: 0, or 1 with a message on the first failure.
@@ -34,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -140,6 +145,34 @@ static void peer_reset(void)
 	sfd = -1;
 }
 
+static void keepalive(int idle)
+{
+	int one = 1, intvl = 1, cnt = 2;
+
+	if (setsockopt(cfd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) ||
+	    setsockopt(cfd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) ||
+	    setsockopt(cfd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)) ||
+	    setsockopt(cfd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)))
+		die("keepalive");
+}
+
+static void disconnect(void)
+{
+	struct sockaddr sa = { .sa_family = AF_UNSPEC };
+
+	if (connect(cfd, &sa, sizeof(sa)))
+		die("connect(AF_UNSPEC)");
+}
+
+static void wait_for(const char *path)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	struct stat st;
+
+	while (stat(path, &st))
+		nanosleep(&ts, NULL);
+}
+
 static void churn(long n)
 {
 	char c;
@@ -211,6 +244,14 @@ int main(int argc, char **argv)
 			sfd = -1;
 		} else if (!strcmp(s, "peer-reset")) {
 			peer_reset();
+		} else if (!strcmp(s, "keepalive") && arg) {
+			keepalive(atoi(arg));
+			i++;
+		} else if (!strcmp(s, "disconnect")) {
+			disconnect();
+		} else if (!strcmp(s, "wait") && arg) {
+			wait_for(arg);
+			i++;
 		} else if (!strcmp(s, "churn") && arg) {
 			if (lfd < 0)
 				do_listen();

@@ -27,13 +27,15 @@ stat_of() {
 	return 1
 }
 
-# invariant_ok TEXT: entered == current + left_* + untracked in the stats TEXT.
+# invariant_ok TEXT: entered == current + left_* + stale + untracked in the
+# stats TEXT, and completed == left_*.
 invariant_ok() {
 	local k v left
 	local -A s
 	while read -r k v; do s[$k]=$v; done <<<"$1"
 	left=$(( s[left_peer_fin] + s[left_timeout] + s[left_reset] + s[left_abort] + s[left_other] ))
-	[ "${s[entered]}" -eq $(( s[current] + left + s[untracked] )) ] && return 0
-	echo "# invariant broken: entered ${s[entered]} current ${s[current]} left $left untracked ${s[untracked]}"
+	[ "${s[entered]}" -eq $(( s[current] + left + s[stale] + s[untracked] )) ] &&
+		[ "${s[completed]}" -eq $left ] && return 0
+	echo "# invariant broken: entered ${s[entered]} current ${s[current]} left $left completed ${s[completed]} stale ${s[stale]} untracked ${s[untracked]}"
 	return 1
 }
