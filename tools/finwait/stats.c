@@ -21,8 +21,8 @@ static const char *const left_help[FW_NLEFT] = {
 	"the peer's FIN: on to TIME-WAIT",
 	"the FIN-WAIT-2 timer (tcp_fin_timeout, TCP_LINGER2)",
 	"an RST from the peer",
-	"our RST: data after close, SO_LINGER 0, TCP_LINGER2 < 0",
-	"netns teardown, no timewait bucket, connect(AF_UNSPEC)",
+	"our RST: data after close, SO_LINGER 0, connect(AF_UNSPEC)",
+	"no timewait bucket, ss -K of a timewait socket",
 };
 
 #define F(name, member, sgn) { name, offsetof(struct fw_stats, member), sgn }
