@@ -92,7 +92,7 @@ for i in $(seq 12); do
 	ip netns exec $n "$fw_conn" -p 6011 connect close sleep 60 >/dev/null &
 done
 for n in "${many[@]}"; do
-	wait_until 10 eval '[ "$(st $n current)" -eq 2 ]' || fail 4 "$n: current $(st $n current)"
+	wait_until 60 eval '[ "$(st $n current)" -eq 2 ]' || fail 4 "$n: current $(st $n current)"
 done
 {
 	for pid in $(jobs -p); do kill -KILL "$pid"; done

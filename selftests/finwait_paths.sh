@@ -501,8 +501,8 @@ t_keepalive_disconnect() {
 # still gets records. The limit is the netns's own ("limit N" by its admin;
 # more than netns_max_tracked only by the host's admin).
 t_netns_limit() {
-	local a=$1-a b=$1-b share i
-	setup_ns "$a" 30 && setup_ns "$b" 30 || return 1
+	local a=$1-a b=$1-b share i go
+	setup_ns "$a" 60 && setup_ns "$b" 30 || return 1
 	share=$(cat /sys/module/finwait_stats/parameters/netns_max_tracked)
 	[ "$(st "$a" tracked_limit)" -eq "$share" ] || fail "default limit $(st "$a" tracked_limit), not $share" || return 1
 	[ "$(stat_of "$(<$PROC)" tracked_limit)" -eq "$(cat /sys/module/finwait_stats/parameters/max_tracked)" ] ||
@@ -522,15 +522,21 @@ t_netns_limit() {
 		return 1
 	fi
 	[[ $out == *"Operation not permitted"* ]] || fail "not EPERM: $out" || return 1
-	# 20 stopped peers in a, held 8 s: 5 tracked, 15 untracked.
+	# 20 stopped peers in a, held until all are in: 5 tracked, 15 untracked.
+	go=$(mktemp -u)
 	for i in $(seq 20); do
-		ip netns exec "$a" "$fw_conn" -p $((5200 + i)) connect close sleep 8 >/dev/null &
+		ip netns exec "$a" "$fw_conn" -p $((5200 + i)) connect close wait "$go" >/dev/null &
 	done
-	wait_until 10 stat_is "$a" entered 20 || fail "a: entered $(st "$a" entered)" || return 1
+	wait_until 60 stat_is "$a" entered 20 || { touch "$go"; fail "a: entered $(st "$a" entered)"; return 1; }
 	[ "$(st "$a" current)" -eq 5 ] && [ "$(st "$a" untracked)" -eq 15 ] ||
-		{ dump "$a"; fail "a not held to its limit"; return 1; }
-	one_lifetime "$b" 5250 timeout 2000 connect linger2 2 close sleep 2.5 || return 1
+		{ touch "$go"; dump "$a"; fail "a not held to its limit"; return 1; }
+	one_lifetime "$b" 5250 timeout 2000 connect linger2 2 close sleep 2.5 || { touch "$go"; return 1; }
+	touch "$go"
 	wait
+	rm -f "$go"
+	wait_until 10 completed_is "$a" 5 || fail "a: completed $(st "$a" completed)" || return 1
+	[ "$(st "$a" left_peer_fin)" -eq 5 ] || fail "a: not peer_fin" || return 1
+	check_invariant "$a"
 }
 
 # 15. Churn while other processes read and reset the file: every read
