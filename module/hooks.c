@@ -37,6 +37,7 @@
 #include <linux/kernel.h>
 #include <linux/string.h>
 #include <linux/percpu.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/timekeeping.h>
 #include <linux/tcp.h>
@@ -267,10 +268,17 @@ static void notrace fw_ftrace_call(unsigned long ip, unsigned long parent_ip,
 		atomic_long_inc(&fw_missed);
 		return;
 	}
+	/*
+	 * An RCU read side, which synchronize_rcu() waits for on every kernel
+	 * (preemption off alone is one only from 4.20): netns teardown and a
+	 * reset wait for the hooks in flight that way.
+	 */
+	rcu_read_lock();
 	preempt_disable_notrace();
 	if (likely(regs))
 		h->handler(regs);
 	preempt_enable_notrace();
+	rcu_read_unlock();
 	fw_recursion_unlock(bit);
 }
 

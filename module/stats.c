@@ -110,10 +110,16 @@ void fw_stats_free(struct fw_net *fwn)
  */
 static struct fw_stats *fw_stats_begin(struct fw_net *fwn, unsigned long *flags)
 {
-	unsigned int gen = READ_ONCE(fwn->gen);
 	struct fw_stats *s;
+	unsigned int gen;
 
+	/*
+	 * The generation is read with interrupts off: a hook nested in ours
+	 * cannot move the block on to a newer one between the read and the
+	 * fold, so a block's generation only goes forward.
+	 */
 	local_irq_save(*flags);
+	gen = READ_ONCE(fwn->gen);
 	s = this_cpu_ptr(fwn->stats);
 	write_seqcount_begin(&s->seq);
 	if (unlikely(s->gen != gen)) {
@@ -244,8 +250,8 @@ void fw_stats_snapshot(struct fw_net *fwn, struct fw_snapshot *snap)
  * Zero the counters of a netns, keeping the connections still open: a new
  * generation, which each CPU's block takes on at its next write (and the
  * reader at once). No IPI, no other CPU disturbed. The grace period waits
- * for the writers that read the old generation (hooks run with preemption
- * off): after it, no block of the old generation changes until its CPU
+ * for the writers that read the old generation (hooks are RCU read-side
+ * sections): after it, no block of the old generation changes until its CPU
  * folds it, so the reader's fold of its copy is the fold its CPU will make.
  * Readers wait meanwhile. Process context.
  */
