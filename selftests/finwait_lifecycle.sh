@@ -20,12 +20,14 @@ fw_conn=$here/fw_conn
 [ "$(id -u)" -eq 0 ] || { echo "# SKIP: must run as root"; exit $ksft_skip; }
 modinfo finwait_stats >/dev/null 2>&1 || { echo "# SKIP: finwait_stats not installed"; exit $ksft_skip; }
 a=fw-$$-a b=fw-$$-b
+many=()
 cleanup() {
 	local pid
 	for pid in $(jobs -p); do kill -KILL "$pid" 2>/dev/null; done
 	wait 2>/dev/null
 	ip netns del $a 2>/dev/null
 	ip netns del $b 2>/dev/null
+	for n in "${many[@]}"; do ip netns del "$n" 2>/dev/null; done
 }
 trap cleanup EXIT
 
@@ -49,7 +51,7 @@ held_fw2() {
 }
 
 echo "TAP version 13"
-echo "1..5"
+echo "1..6"
 modprobe -r finwait_stats 2>/dev/null
 modprobe finwait_stats || fail 1 "modprobe"
 populate $a && populate $b || fail 1 "setup"
@@ -80,44 +82,82 @@ done
 cleanup
 echo "ok 3 repeated unload/load under churn"
 
-# Many netns deleted at once (the kernel tears them down in one batch)
-# while their connections sit in FIN-WAIT-2, both kinds.
+# Many netns deleted at once (one teardown batch, or a few) while their
+# connections sit in FIN-WAIT-2: a half-closed socket, and an orphan on its
+# FIN-WAIT-2 timer (tcp_fin_timeout 120 s: 60 s as a full socket, then 60 s
+# as a timewait socket). lo goes down first, so that killing the peers (in
+# the same processes) sends no FIN that would end them: the module still
+# holds 2 records in each netns when it dies.
 many=()
 for i in $(seq 12); do
 	n=fw-$$-m$i
 	ip netns add $n && ip -n $n link set lo up || fail 4 "netns $n"
 	many+=($n)
-	ip netns exec $n sysctl -qw net.ipv4.tcp_fin_timeout=30
-	ip netns exec $n "$fw_conn" -p 6010 connect shutdown sleep 60 >/dev/null &
-	ip netns exec $n "$fw_conn" -p 6011 connect close sleep 60 >/dev/null &
-done
-for n in "${many[@]}"; do
+	ip netns exec $n sysctl -qw net.ipv4.tcp_fin_timeout=120
+	ip netns exec $n "$fw_conn" -p 6010 connect shutdown sleep 600 >/dev/null &
+	ip netns exec $n "$fw_conn" -p 6011 connect close sleep 600 >/dev/null &
 	wait_until 60 eval '[ "$(st $n current)" -eq 2 ]' || fail 4 "$n: current $(st $n current)"
 done
+for n in "${many[@]}"; do ip -n $n link set lo down; done
 {
 	for pid in $(jobs -p); do kill -KILL "$pid"; done
 	wait
 } 2>/dev/null
+for n in "${many[@]}"; do
+	[ "$(st $n current)" -eq 2 ] || fail 4 "$n: current $(st $n current) before the delete"
+done
 for n in "${many[@]}"; do ip netns del $n; done
+many=()
 sleep 2
+# The module's exit finds its record pool whole, or WARNs (a splat).
 modprobe -r finwait_stats || fail 4 "unload after the batch"
-echo "ok 4 12 netns deleted at once with connections in FIN-WAIT-2"
+echo "ok 4 12 netns deleted at once, each holding 2 connections in FIN-WAIT-2"
 
 # Bad parameters: refused with the reason, nothing loaded.
-for args in "max_tracked=0" "max_tracked=abc" "max_tracked=16777217" \
-	    "netns_max_tracked=0x" "max_tracked=50 netns_max_tracked=100"; do
-	# shellcheck disable=SC2086
-	if out=$(modprobe finwait_stats $args 2>&1); then
+bad_param() {
+	local want=$1 out
+	shift
+	if out=$(modprobe finwait_stats "$@" 2>&1); then
 		modprobe -r finwait_stats
-		fail 5 "accepted: $args"
+		fail 5 "accepted: $*"
 	fi
-	case $out in
-	*"Numerical result out of range"*|*"Invalid argument"*) ;;
-	*) fail 5 "$args: $out" ;;
-	esac
-	[ ! -e $PROC ] || fail 5 "$args: $PROC exists"
-	echo "# refused $args: $out"
-done
+	[[ $out == *"$want"* ]] || fail 5 "$*: $out"
+	[ ! -e $PROC ] || fail 5 "$*: $PROC exists"
+	echo "# refused $*: $out"
+}
+dmesg -c >/dev/null
+bad_param "Numerical result out of range" max_tracked=0
+bad_param "Invalid argument" max_tracked=abc
+bad_param "Numerical result out of range" max_tracked=16777217
+bad_param "Invalid argument" netns_max_tracked=0x
+bad_param "Numerical result out of range" max_tracked=50 netns_max_tracked=100
 dmesg | grep -q "netns_max_tracked=100 is above max_tracked=50" || fail 5 "no reason in the kernel log"
 echo "ok 5 bad parameters refused"
+
+# A small pool (8) and a share of 5: a netns that floods FIN-WAIT-2 holds
+# 5 records, and the 3 connections of another netns are all tracked. (With
+# no share the first would take all 8 and leave the other none.)
+modprobe finwait_stats max_tracked=8 netns_max_tracked=5 || fail 6 "modprobe"
+go=$(mktemp -u)
+for n in $a $b; do
+	ip netns add $n && ip -n $n link set lo up || fail 6 "netns $n"
+	ip netns exec $n sysctl -qw net.ipv4.tcp_fin_timeout=120
+done
+for i in $(seq 10); do
+	ip netns exec $a "$fw_conn" -p $((6100 + i)) connect close wait "$go" >/dev/null &
+done
+wait_until 60 eval '[ "$(st $a entered)" -eq 10 ]' || fail 6 "a: entered $(st $a entered)"
+for i in 1 2 3; do
+	ip netns exec $b "$fw_conn" -p $((6200 + i)) connect close wait "$go" >/dev/null &
+done
+wait_until 60 eval '[ "$(st $b entered)" -eq 3 ]' || fail 6 "b: entered $(st $b entered)"
+[ "$(st $a current)" -eq 5 ] && [ "$(st $a untracked)" -eq 5 ] || fail 6 "a: current $(st $a current) untracked $(st $a untracked)"
+[ "$(st $b current)" -eq 3 ] && [ "$(st $b untracked)" -eq 0 ] || fail 6 "b: current $(st $b current) untracked $(st $b untracked)"
+touch "$go"
+wait
+rm -f "$go"
+wait_until 10 eval '[ "$(st $b completed)" -eq 3 ]' || fail 6 "b: completed $(st $b completed)"
+cleanup
+modprobe -r finwait_stats || fail 6 "final unload"
+echo "ok 6 a small pool shared: one netns at its limit, another fully tracked"
 exit 0
