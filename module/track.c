@@ -259,7 +259,15 @@ void fw_track_rekey(const void *sk, const void *tw)
 		fw_conn_put(old);
 }
 
-bool fw_track_leave(const void *key, enum fw_exit why, u64 now_ns)
+/* How fw_track_end() ends the record of a key. */
+enum fw_end_how {
+	FW_END_EXIT,	/* a completed lifetime, for the reason given */
+	FW_END_CLOSE,	/* the full socket closed: reason from the record */
+	FW_END_STALE,	/* its object is freed: stale */
+};
+
+static bool fw_track_end(const void *key, enum fw_end_how how,
+			 enum fw_exit why, u64 now_ns)
 {
 	u32 hash = fw_hash(key);
 	struct fw_conn *c;
@@ -269,12 +277,22 @@ bool fw_track_leave(const void *key, enum fw_exit why, u64 now_ns)
 		return false;
 	raw_spin_lock_irqsave(fw_lock(hash), flags);
 	c = fw_find(hash, key);
-	if (c)
+	if (c && how == FW_END_STALE)
+		fw_end_stale(c);
+	else if (c && how == FW_END_CLOSE)
+		fw_end(c, c->flags & FW_CONN_HANDOFF ? FW_EXIT_OTHER :
+			  FW_EXIT_ABORT, now_ns);
+	else if (c)
 		fw_end(c, why, now_ns);
 	raw_spin_unlock_irqrestore(fw_lock(hash), flags);
 	if (c)
 		fw_conn_put(c);
 	return c;
+}
+
+bool fw_track_leave(const void *key, enum fw_exit why, u64 now_ns)
+{
+	return fw_track_end(key, FW_END_EXIT, why, now_ns);
 }
 
 /*
@@ -285,40 +303,13 @@ bool fw_track_leave(const void *key, enum fw_exit why, u64 now_ns)
  */
 bool fw_track_close(const void *sk, u64 now_ns)
 {
-	u32 hash = fw_hash(sk);
-	struct fw_conn *c;
-	unsigned long flags;
-
-	if (hlist_empty(&fw_table[hash]))
-		return false;
-	raw_spin_lock_irqsave(fw_lock(hash), flags);
-	c = fw_find(hash, sk);
-	if (c)
-		fw_end(c, c->flags & FW_CONN_HANDOFF ? FW_EXIT_OTHER :
-			  FW_EXIT_ABORT, now_ns);
-	raw_spin_unlock_irqrestore(fw_lock(hash), flags);
-	if (c)
-		fw_conn_put(c);
-	return c;
+	return fw_track_end(sk, FW_END_CLOSE, FW_EXIT_ABORT, now_ns);
 }
 
 /* The object @key is being freed: a record it still has is stale. */
 bool fw_track_stale(const void *key)
 {
-	u32 hash = fw_hash(key);
-	struct fw_conn *c;
-	unsigned long flags;
-
-	if (hlist_empty(&fw_table[hash]))
-		return false;
-	raw_spin_lock_irqsave(fw_lock(hash), flags);
-	c = fw_find(hash, key);
-	if (c)
-		fw_end_stale(c);
-	raw_spin_unlock_irqrestore(fw_lock(hash), flags);
-	if (c)
-		fw_conn_put(c);
-	return c;
+	return fw_track_end(key, FW_END_STALE, FW_EXIT_OTHER, 0);
 }
 
 /*
