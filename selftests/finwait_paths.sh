@@ -540,7 +540,7 @@ t_keepalive_disconnect() {
 # more than netns_max_tracked only by the host's admin).
 t_netns_limit() {
 	local a=$1-a b=$1-b share i go out
-	setup_ns "$a" 60 && setup_ns "$b" 30 || return 1
+	setup_ns "$a" 120 && setup_ns "$b" 30 || return 1
 	share=$(cat /sys/module/finwait_stats/parameters/netns_max_tracked)
 	[ "$(st "$a" tracked_limit)" -eq "$share" ] || fail "default limit $(st "$a" tracked_limit), not $share" || return 1
 	[ "$(stat_of "$(<$PROC)" tracked_limit)" -eq "$(cat /sys/module/finwait_stats/parameters/max_tracked)" ] ||
@@ -574,8 +574,10 @@ t_netns_limit() {
 	touch "$go"
 	wait
 	rm -f "$go"
+	# The 5 tracked ones end (by the peers' FIN, or by their timer on a
+	# guest slow enough to take 2 minutes), none lost.
 	wait_until 10 completed_is "$a" 5 || fail "a: completed $(st "$a" completed)" || return 1
-	[ "$(st "$a" left_peer_fin)" -eq 5 ] || fail "a: not peer_fin" || return 1
+	[ "$(st "$a" stale)" -eq 0 ] || fail "a: stale $(st "$a" stale)" || return 1
 	check_invariant "$a"
 }
 
