@@ -118,13 +118,13 @@ modprobe -r finwait_stats
 exit $rc
 GUEST
 }
-# guest_run NAME KDIR EXTRA CHURN [MODDIR]: build the module for KDIR (W=1,
-# -Werror), boot NAME with the modules of MODDIR (default: that build), run
-# the guest script; output in $out/NAME.out, status in NAME.rc.
 # A guest still running after this many seconds is taken for hung. The RT
 # debug guest (PREEMPT_RT + KASAN + lockdep) needs about 15 minutes here.
 guest_timeout() { [ "$1" = rtdebug ] && echo 2400 || echo 900; }
 
+# guest_run NAME KDIR EXTRA CHURN [MODDIR]: build the module for KDIR (W=1,
+# -Werror), boot NAME with the modules of MODDIR (default: that build), run
+# the guest script; output in $out/NAME.out, status in NAME.rc.
 guest_run() {
 	local name=$1 kdir=$2 extra=$3 mods=${5:-$out/$1}
 	guest_script "$4" >"$out/$name.guest.sh"
@@ -143,6 +143,7 @@ report() {
 	local name=$1 log=$out/$1.out rc
 	note "$name kernel"
 	rc=$(cat "$out/$name.rc" 2>/dev/null)
+	[ -n "$rc" ] || { failx "$name: no status"; return; }
 	if [ "$rc" = build ]; then
 		failx "$name: module build"; tail -30 "$out/$name.build.log"; return
 	fi
@@ -227,7 +228,7 @@ note "guests"
 [ -e "$out/distro.rc" ] || guest_run distro "$distro_kdir" "" 10000 "$out/dkms"
 wait
 for k in distro debug rtdebug; do
-	if [ "$(cat "$out/$k.rc")" = nokernel ]; then
+	if [ "$(cat "$out/$k.rc" 2>/dev/null)" = nokernel ]; then
 		failx "$k guest not run"
 	else
 		report "$k"
