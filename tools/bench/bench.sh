@@ -76,12 +76,8 @@ table() {
 
 kv() { sed -n "s/^$1 //p" "$out/guest.txt"; }
 read_empty=$(kv read_empty) read_full=$(kv read_full)
-slab=$(kv slab)
-field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$2"; }
-objsize=$(field object_size "$slab") slabsize=$(field slab_size "$slab")
-objects=$(field objects "$slab") slabs=$(field slabs "$slab") order=$(field order "$slab")
-slab_bytes=$(( slabs * (4096 << order) ))
-table_bytes=$(kv table_bytes | awk '{ print $1 }')
+vm=$(kv vmalloc)
+vm_bytes=$(echo "$vm" | awk '{ print $1 }') vm_max=$(echo "$vm" | awk '{ print $4 }')
 {
 	echo "# make bench: results"
 	echo
@@ -103,8 +99,7 @@ table_bytes=$(kv table_bytes | awk '{ print $1 }')
 	echo
 	echo "- held in $(kv hold_seconds) s; $(kv scale)"
 	echo "- reading /proc/net/finwait_stats (2000 reads): none tracked: $read_empty; $scale tracked: $read_full"
-	echo "- slab finwait_stats_conn: object $objsize B, $slabsize B with metadata, $objects objects in $slabs slabs of order $order = $slab_bytes B, $(( slab_bytes / scale )) B per connection (target <= 64)"
-	echo "- hash table (vzalloc, sized for max_tracked 262144, fixed): $table_bytes B = $(( table_bytes / scale )) B per connection at $scale, $(( table_bytes / 262144 )) B at max_tracked"
+	echo "- module memory (record pool + table, vmalloc'd at load for max_tracked $vm_max, /proc/vmallocinfo): $vm_bytes B = $(( vm_bytes / vm_max )) B per record of the pool, $(( vm_bytes / scale )) B per connection at $scale (target <= 64)"
 	echo
 	echo "## 3. The max_tracked bound"
 	echo
