@@ -283,6 +283,16 @@ t_netns_isolation() {
 	t_veth "$1"
 }
 
+# veth_pair C S CIF SIF NET: a veth pair, CIF in netns C with NET.1/30,
+# SIF in netns S with NET.2/30, both up.
+veth_pair() {
+	ip link add "$3" netns "$1" type veth peer name "$4" netns "$2" || return 1
+	ip -n "$1" addr add "$5.1/30" dev "$3"
+	ip -n "$2" addr add "$5.2/30" dev "$4"
+	ip -n "$1" link set "$3" up
+	ip -n "$2" link set "$4" up
+}
+
 # Over a veth pair between two netns of ours: the client's FIN-WAIT-2 is
 # counted in the client's netns, with the client's tcp_fin_timeout, and
 # nothing in the server's.
@@ -293,11 +303,7 @@ t_netns_isolation() {
 t_veth() {
 	local c=$1-vc s=$1-vs out
 	setup_ns "$c" 2 && setup_ns "$s" 5 || return 1
-	ip link add fwv-$$-c netns "$c" type veth peer name fwv-$$-s netns "$s" || return 1
-	ip -n "$c" addr add 10.199.0.1/30 dev fwv-$$-c
-	ip -n "$s" addr add 10.199.0.2/30 dev fwv-$$-s
-	ip -n "$c" link set fwv-$$-c up
-	ip -n "$s" link set fwv-$$-s up
+	veth_pair "$c" "$s" fwv-$$-c fwv-$$-s 10.199.0 || return 1
 	out=$(mktemp)
 	ip netns exec "$s" "$fw_conn" -p 5020 -a 10.199.0.2 listen accept sleep 6 >"$out" &
 	wait_until 5 grep -q '^listen ' "$out" || { rm -f "$out"; fail "no listener"; return 1; }
@@ -408,11 +414,7 @@ t_reset() {
 veth_threaded() {
 	local c=$1 s=$2 sif=fwt$$s
 	cif=fwt$$c srv=10.199.1.2
-	ip link add $cif netns "$c" type veth peer name $sif netns "$s" || return 1
-	ip -n "$c" addr add 10.199.1.1/30 dev $cif
-	ip -n "$s" addr add $srv/30 dev $sif
-	ip -n "$c" link set $cif up
-	ip -n "$s" link set $sif up
+	veth_pair "$c" "$s" $cif $sif 10.199.1 || return 1
 	ip netns exec "$s" ethtool -K $sif tso off gso off >/dev/null || fail "ethtool tso/gso" || return 1
 	ip netns exec "$c" ethtool -K $cif gro off >/dev/null
 	ip netns exec "$c" ethtool -K $cif gro on >/dev/null || fail "ethtool gro" || return 1
@@ -509,11 +511,7 @@ t_recv_contexts() {
 t_keepalive_disconnect() {
 	local c=$1-c s=$1-s out sif=fwk$$s
 	setup_ns "$c" 1 && setup_ns "$s" 30 || return 1
-	ip link add fwk$$c netns "$c" type veth peer name $sif netns "$s" || return 1
-	ip -n "$c" addr add 10.199.2.1/30 dev fwk$$c
-	ip -n "$s" addr add 10.199.2.2/30 dev $sif
-	ip -n "$c" link set fwk$$c up
-	ip -n "$s" link set $sif up
+	veth_pair "$c" "$s" fwk$$c $sif 10.199.2 || return 1
 	out=$(mktemp)
 	ip netns exec "$s" "$fw_conn" -p 5040 -a 10.199.2.2 listen accept sleep 600 >"$out" &
 	wait_until 5 grep -q '^listen ' "$out" || { rm -f "$out"; fail "no listener"; return 1; }
