@@ -13,7 +13,9 @@ pkgs=(
 	# the guest's userspace and the machine that runs it
 	qemu-system-x86 busybox-static iproute2 netcat-openbsd procps ethtool
 	# packaging and hygiene
-	dkms sparse xz-utils
+	dkms sparse xz-utils zstd
+	# the other Debian kernels: their chroots (tools/vm/mkchroot.sh)
+	debootstrap
 	# checks of finwait's JSON and Prometheus output (tools/finwait/tests)
 	python3 python3-prometheus-client
 )

@@ -1,30 +1,107 @@
 # SPDX-License-Identifier: GPL-2.0
-# Sourced: where the guest kernels are (distro: Debian's; debug and rtdebug:
-# built by build-debug-kernel.sh). fw_kernel NAME sets KREL (module
-# directory name), KIMAGE (bzImage), KDIR (tree for M= builds), VM_MEM (MiB).
+# shellcheck shell=bash disable=SC2034
+# Sourced: where the guest kernels are. fw_kernel NAME sets KREL (module
+# directory name), KIMAGE (bzImage), KDIR (tree for M= builds), VM_MEM (MiB),
+# KMODROOT (the tree whose lib/modules/KREL holds the kernel's own modules,
+# empty when it has none), KCHROOT and KMAKE (see fw_make_module).
+#   distro   Debian's default kernel (the one linux-image-amd64 names), or
+#            the installed kernel KREL= names
+#   debug, rtdebug   built here by build-debug-kernel.sh
+#   custom   yours: KIMAGE= and KDIR= (a built tree)
+#   deb510 ... the Debian kernels of kernels.list, fetched by fetch-kernel.sh
+
+# What the user gave (make check KREL=, KIMAGE=, KDIR=), kept before
+# fw_kernel sets these for each kernel, and passed on to the scripts run
+# from here (run.sh sources this file again).
+export FW_USER_KREL=${FW_USER_KREL-${KREL:-}} FW_USER_KIMAGE=${FW_USER_KIMAGE-${KIMAGE:-}}
+export FW_USER_KDIR=${FW_USER_KDIR-${KDIR:-}}
+fw_user_krel=$FW_USER_KREL fw_user_kimage=$FW_USER_KIMAGE fw_user_kdir=$FW_USER_KDIR
+fw_vm=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# All kernel names: the fixed ones, then kernels.list's.
+fw_kernel_names() {
+	echo distro debug rtdebug "$(awk '!/^#/ && NF { printf "%s ", $1 }' "$fw_vm/kernels.list")"
+}
+
 fw_kernel() {
 	local dir
+	KCHROOT='' KMAKE='' KMODROOT='' VM_MEM=1024 KVERSION=''
 	case $1 in
 	distro)
-		# The newest Debian kernel that has its headers installed.
-		KREL=$(cd /lib/modules && for d in *; do
-			[ -e "$d/build/Makefile" ] && [ -e "/boot/vmlinuz-$d" ] && echo "$d"
-		done | sort -V | tail -1)
-		[ -n "$KREL" ] || { echo "no Debian kernel with headers (make deps)" >&2; return 1; }
+		KREL=$fw_user_krel
+		if [ -z "$KREL" ]; then
+			KREL=$(dpkg-query -W -f='${Depends}' linux-image-amd64 2>/dev/null |
+				grep -o 'linux-image-[^ ,]*' | head -1)
+			KREL=${KREL#linux-image-}
+		fi
+		[ -n "$KREL" ] || { echo "distro: linux-image-amd64 is not installed (make deps)" >&2; return 1; }
 		KIMAGE=/boot/vmlinuz-$KREL
 		KDIR=/lib/modules/$KREL/build
-		VM_MEM=1024
+		[ -r "$KIMAGE" ] && [ -e "$KDIR/Makefile" ] ||
+			{ echo "distro: kernel $KREL needs $KIMAGE and its headers in $KDIR" >&2; return 1; }
+		KMODROOT=/
+		KVERSION=$(dpkg-query -W -f='${Version}' "linux-image-$KREL" 2>/dev/null)
 		;;
 	debug|rtdebug)
-		dir=$("$(dirname "${BASH_SOURCE[0]}")/build-debug-kernel.sh" "$1") || return 1
+		dir=$("$fw_vm/build-debug-kernel.sh" "$1") || return 1
 		KREL=$(cat "$dir/include/config/kernel.release")
 		KIMAGE=$dir/arch/x86/boot/bzImage
 		KDIR=$dir
+		KVERSION=$KREL
+		VM_MEM=2048
+		;;
+	custom)
+		KIMAGE=$fw_user_kimage KDIR=$fw_user_kdir
+		[ -n "$KIMAGE" ] && [ -n "$KDIR" ] ||
+			{ echo "custom: give KIMAGE=path/to/bzImage and KDIR=path/to/build" >&2; return 1; }
+		[ -r "$KIMAGE" ] || { echo "custom: no kernel image $KIMAGE" >&2; return 1; }
+		[ -r "$KDIR/include/config/kernel.release" ] && [ -r "$KDIR/Module.symvers" ] ||
+			{ echo "custom: $KDIR is not a built kernel tree (no kernel.release or Module.symvers)" >&2; return 1; }
+		KREL=$(cat "$KDIR/include/config/kernel.release")
+		KVERSION=$KREL
 		VM_MEM=2048
 		;;
 	*)
-		echo "unknown kernel '$1' (distro, debug or rtdebug)" >&2
-		return 1
+		if ! awk -v n="$1" '!/^#/ && $1 == n { f = 1 } END { exit !f }' "$fw_vm/kernels.list"; then
+			echo "unknown kernel '$1' (known: $(fw_kernel_names), custom)" >&2
+			return 1
+		fi
+		dir=$("$fw_vm/fetch-kernel.sh" "$1") || return 1
+		# shellcheck disable=SC1091
+		. "$dir/env"
 		;;
 	esac
+}
+
+# fw_make_module DIR ARGS...: make -C $KDIR M=DIR ARGS for the kernel
+# fw_kernel chose; in its chroot (a copy of DIR there, results copied back)
+# when its headers need another suite's compiler.
+fw_make_module() {
+	local dir=$1 c
+	shift
+	if [ -z "$KCHROOT" ]; then
+		# shellcheck disable=SC2086
+		make -C "$KDIR" M="$dir" $KMAKE "$@"
+		return
+	fi
+	c=/build/$(basename "$dir")
+	rm -rf "$KCHROOT$c" && mkdir -p "$KCHROOT/build" && cp -a "$dir" "$KCHROOT$c" || return 1
+	# shellcheck disable=SC2086
+	# objtool reads /proc: mounted in a mount namespace of the build's own,
+	# gone with it.
+	unshare -m sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' \
+		"$KCHROOT" make -C "${KDIR#"$KCHROOT"}" M="$c" $KMAKE "$@" || return 1
+	cp -a "$KCHROOT$c/." "$dir/"
+}
+
+# fw_install_module DIR DEST: the module built in DIR installed the way the
+# kernel installs modules (modules_install: compressed when its configuration
+# says so; not signed), the files put in DEST.
+fw_install_module() {
+	local dir=$1 dest=$2 inst=$1/.inst
+	[ -n "$KCHROOT" ] && inst=/build/$(basename "$dir")/.inst
+	rm -rf "$dir/.inst"
+	fw_make_module "$dir" INSTALL_MOD_PATH="$inst" INSTALL_MOD_DIR=extra DEPMOD=true \
+		CONFIG_MODULE_SIG_ALL= modules_install || return 1
+	mkdir -p "$dest" && cp "$dir/.inst/lib/modules/$KREL/extra/"* "$dest/"
 }

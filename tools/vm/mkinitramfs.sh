@@ -5,9 +5,11 @@
 #
 # Build the guest's initramfs: busybox, the real programs the experiment uses
 # (bash, ss, ip, nc, sysctl, ethtool, modprobe) with their shared libraries, the kernel
-# modules the tests need from /lib/modules/KREL (when that kernel has them as
-# modules), the .ko files in MODDIR (placed in /lib/modules/KREL/extra and
-# indexed with depmod) and PAYLOAD_DIR copied to /opt/finwait.
+# modules the tests need from $KMODROOT/lib/modules/KREL (when that kernel has
+# them as modules), the modules in MODDIR (.ko, .ko.xz, .ko.zst or .ko.gz;
+# placed in /lib/modules/KREL/extra and indexed with depmod) and PAYLOAD_DIR
+# copied to /opt/finwait. The guest's kmod, the host's, reads xz and zstd but
+# not gzip: a .ko.gz goes in decompressed.
 set -euo pipefail
 
 out=$1 krel=$2 moddir=$3 payload=${4:-}
@@ -55,20 +57,30 @@ mkdir -p "$root/lib64"
 cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 
 # Kernel pieces the tests use that a distro kernel builds as modules.
-if [ -d "/lib/modules/$krel/kernel" ]; then
+mroot=${KMODROOT:-}
+mroot=${mroot%/}
+if [ -n "${KMODROOT:-}" ] && [ -d "$mroot/lib/modules/$krel/kernel" ]; then
 	for m in veth tcp_diag inet_diag; do
-		modprobe -S "$krel" --show-depends "$m" 2>/dev/null |
+		modprobe -d "${mroot:-/}" -S "$krel" --show-depends "$m" 2>/dev/null |
 			awk '$1 == "insmod" { print $2 }' |
 			while read -r ko; do
-				mkdir -p "$root$(dirname "$ko")"
-				cp "$ko" "$root$ko"
+				dst=$root/lib/modules/$krel/${ko#*/lib/modules/"$krel"/}
+				mkdir -p "$(dirname "$dst")"
+				cp "$ko" "$dst"
 			done
 	done
+	cp "$mroot/lib/modules/$krel"/modules.{order,builtin,builtin.modinfo} \
+		"$root/lib/modules/$krel/" 2>/dev/null || true
 fi
-cp /lib/modules/"$krel"/modules.{order,builtin,builtin.modinfo} \
-	"$root/lib/modules/$krel/" 2>/dev/null || true
-[ -n "$moddir" ] && find "$moddir" -maxdepth 1 -name '*.ko' \
-	-exec cp {} "$root/lib/modules/$krel/extra/" \;
+if [ -n "$moddir" ]; then
+	for ko in "$moddir"/*.ko "$moddir"/*.ko.xz "$moddir"/*.ko.zst "$moddir"/*.ko.gz; do
+		[ -f "$ko" ] || continue
+		case $ko in
+		*.gz) gzip -dc "$ko" >"$root/lib/modules/$krel/extra/$(basename "$ko" .gz)" ;;
+		*) cp "$ko" "$root/lib/modules/$krel/extra/" ;;
+		esac
+	done
+fi
 depmod -b "$root" "$krel"
 
 [ -n "$payload" ] && cp -a "$payload"/. "$root/opt/finwait/"

@@ -7,7 +7,9 @@
 # tools, the selftests and the experiment's programs; run SCRIPT (bash) in
 # the guest as root; print its output; exit with its status.
 #
-#   --kernel distro|debug   which guest kernel (default distro)
+#   --kernel NAME           which guest kernel (default distro): distro, debug,
+#                           rtdebug, custom (KIMAGE=, KDIR=) or one of
+#                           kernels.list (fetched on first use)
 #   --modules DIR           .ko files to install in the guest (default: none)
 #   --payload DIR           copied to /opt/finwait in the guest
 #   --timeout SECONDS       kill a hung guest after this long (default 600)
@@ -48,7 +50,8 @@ script=$1
 
 # shellcheck source=tools/vm/kernels.sh
 . "$here/kernels.sh"
-fw_kernel "$kernel"	# sets KREL, KIMAGE, KDIR, VM_MEM
+fw_kernel "$kernel" || exit 2	# sets KREL, KIMAGE, KDIR, VM_MEM, KMODROOT
+export KMODROOT
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
