@@ -8,7 +8,12 @@
 #                        the tool into $(PREFIX)/bin (install-module, install-tool)
 #   make load / unload
 #   make demo            the stopped-peer experiment in a qemu guest
-#   make check           every test suite, in qemu (distro + debug kernel)
+#   make check           every test suite, in qemu: full suites on the distro
+#                        and debug kernels, smoke runs on the other Debian
+#                        kernels (tools/vm/kernels.list); KREL= picks the
+#                        distro kernel; KIMAGE= KDIR= runs the full suites
+#                        on your own kernel instead
+#   make matrix          the full suites on every kernel (KERNELS= a subset)
 #   make bench           cost, memory and scale in the distro guest
 
 KERNELRELEASE ?= $(shell uname -r)
@@ -58,6 +63,9 @@ demo: deps
 check:
 	tools/check.sh
 
+matrix:
+	tools/matrix.sh
+
 bench: deps
 	tools/bench/bench.sh
 
@@ -78,5 +86,5 @@ dkms-uninstall:
 	dkms remove finwait_stats/$(VERSION) --all
 
 .PHONY: all module selftests tool clean install install-module install-tool \
-	load unload deps demo check bench \
+	load unload deps demo check matrix bench \
 	style sparse dkms-install dkms-uninstall
