@@ -47,6 +47,7 @@ mkdir -p "$out"
 } >"$log" 2>&1
 
 # merge_config only warns when a symbol did not stick: refuse such a kernel.
+# A later fragment's line for a symbol overrides an earlier one's.
 bad=0
 while IFS= read -r line; do
 	case "$line" in
@@ -54,7 +55,7 @@ while IFS= read -r line; do
 		grep -q "^$sym=" "$out/.config" && { echo "not off: $line" >&2; bad=1; } ;;
 	CONFIG_*) grep -qx "$line" "$out/.config" || { echo "not set: $line" >&2; bad=1; } ;;
 	esac
-done < <(cat "${frags[@]}")
+done < <(cat "${frags[@]}" | grep '^CONFIG_' | tac | awk -F= '!seen[$1]++')
 [ $bad -eq 0 ] || { echo "build-debug-kernel: config fragment did not apply" >&2; exit 1; }
 
 if ! make -C "$src" O="$out" -j"$(nproc)" bzImage modules >>"$log" 2>&1; then
