@@ -60,6 +60,7 @@ fw_kernel() {
 		KREL=$(cat "$KDIR/include/config/kernel.release")
 		KVERSION=$KREL
 		VM_MEM=2048
+		fw_custom_config_ok "$KDIR/.config" || return 1
 		;;
 	*)
 		if ! awk -v n="$1" '!/^#/ && $1 == n { f = 1 } END { exit !f }' "$fw_vm/kernels.list"; then
@@ -71,6 +72,20 @@ fw_kernel() {
 		. "$dir/env"
 		;;
 	esac
+}
+
+# fw_custom_config_ok CONFIG: the options a kernel needs to boot in the test
+# bed (serial console, gzip initramfs, devtmpfs) and to run the tests
+# (selftests/config), built in: the guest has no modules but ours.
+fw_custom_config_ok() {
+	local sym missing=''
+	for sym in SERIAL_8250_CONSOLE BLK_DEV_INITRD RD_GZIP DEVTMPFS PROC_FS SYSFS TMPFS \
+		BINFMT_SCRIPT $(sed -n 's/^CONFIG_\([A-Z0-9_]*\)=y$/\1/p' "$fw_vm/../../selftests/config"); do
+		grep -qx "CONFIG_$sym=y" "$1" 2>/dev/null || missing+=" CONFIG_$sym"
+	done
+	[ -z "$missing" ] && return 0
+	echo "custom: $1 lacks (=y):$missing (see selftests/config and tools/vm/debug.config)" >&2
+	return 1
 }
 
 # fw_make_module DIR ARGS...: make -C $KDIR M=DIR ARGS for the kernel
