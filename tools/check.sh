@@ -60,32 +60,43 @@ fi
 
 # The guests: the full suites where the slow (debug) ones start first, then
 # the smoke runs; two at a time (one per CPU), beside the host's checks.
-list=$(awk '!/^#/ && NF { print $1 }' "$vm/kernels.list")
 if [ -n "$fw_user_kimage" ]; then
 	specs=(custom:full)
+elif [ -n "$fw_user_kdir" ]; then
+	failx "KDIR=$fw_user_kdir without KIMAGE=: give both to test your own kernel"
+	specs=()
 else
 	specs=(debug:full rtdebug:full "distro:full:$out/dkms")
-	for k in $list; do specs+=("$k:smoke"); done
-	# Fetched while the debug kernels build (first run) or at once.
-	(for k in $list; do "$vm/fetch-kernel.sh" "$k"; done) >"$out/fetch.log" 2>&1 &
-	# Built here before any guest runs: the guests measure time.
-	for k in debug rtdebug; do
-		note "$k kernel (built once, then cached)"
-		if fw_kernel $k; then pass "$k kernel $KREL"; else failx "$k kernel build"; fi
+	for k in $(fw_kernel_names); do
+		case $k in distro|debug|rtdebug) ;; *) specs+=("$k:smoke") ;; esac
 	done
 fi
+names=()
+for spec in "${specs[@]}"; do names+=("${spec%%:*}"); done
+prepare_kernels "${names[@]}"
+
+# The guests start now; the distro one, third in line, waits for the DKMS
+# round trip's module (dkms.pending).
+rm -rf "$out/dkms" && mkdir -p "$out/dkms" && touch "$out/dkms.pending"
+note "guests: ${specs[*]}"
+(run_guests "${specs[@]}") &
+guests=$!
 
 note "dkms"
-rm -rf "$out/dkms" && mkdir -p "$out/dkms"
-if fw_kernel distro && "$top/tools/dkms-check.sh" "$KREL" "$out/dkms" >"$out/dkms.log" 2>&1; then
+if fw_kernel distro 2>"$out/distro.kernel.log" && "$top/tools/dkms-check.sh" "$KREL" "$out/dkms" >"$out/dkms.log" 2>&1; then
 	pass "dkms add/build/install/remove for $KREL"
 else
 	failx "dkms (see $out/dkms.log)"; tail -20 "$out/dkms.log"
 fi
-wait
-note "guests: ${specs[*]}"
-(run_guests "${specs[@]}") &
-guests=$!
+rm -f "$out/dkms.pending"
+
+note "test bed"
+# The test bed's own refusals (an unknown kernel, a suite without the
+# package, a chroot that cannot be made, a kernel that does not boot).
+"$vm/tests/badinput.sh" >"$out/badinput.tap" 2>&1
+r=$?
+count_tap "$out/badinput.tap" ""
+[ $r -eq 0 ] || failx "test bed bad-input tests exited $r"
 
 note "style"
 if fw_kernel distro; then

@@ -29,6 +29,8 @@ fi
 
 specs=()
 for k in $kernels; do specs+=("$k:full"); done
+# shellcheck disable=SC2086
+prepare_kernels $kernels
 note "guests: $kernels"
 (run_guests "${specs[@]}")
 for k in $kernels; do report "$k" full; done

@@ -3,59 +3,124 @@
 #
 # fetch-kernel.sh NAME: fetch kernel NAME of kernels.list into the cache
 # (FINWAIT_CACHE, default /var/cache/finwait_stats) and print its directory,
-# whose file "env" sets KREL, KIMAGE, KDIR, KCHROOT and KMAKE for kernels.sh.
+# whose file "env" sets KREL, KIMAGE, KDIR, KCHROOT, KMAKE, KVERSION and
+# KMODROOT for kernels.sh.
 #
 # The newest version of the kernel in its suites is resolved each time, with
-# apt's own tools under a private configuration (the host's apt sources,
-# lists and dpkg database are not touched); the packages are fetched with
-# "apt-get download" and unpacked with "dpkg -x" into the cache, never
-# installed. A kernel whose headers need another suite's compiler gets them
-# installed in that suite's chroot (mkchroot.sh), which builds its modules.
-# Offline, the newest cached version is used and that is said.
+# apt's own tools under a private configuration (APT_CONFIG: the host's apt
+# sources, lists, hooks and dpkg database are not used or changed); the
+# packages are fetched with "apt-get download" and unpacked with "dpkg -x"
+# into the cache, never installed. A kernel whose headers need another
+# suite's compiler gets them installed in that suite's chroot (mkchroot.sh),
+# which builds its modules.
+# Only when the archive cannot be reached (a network error) is the newest
+# cached version used, and that is said on stderr.
+# FINWAIT_NO_REFRESH=1: use the newest cached version without asking the
+# archive (the guest of a run that has just resolved it), fetch if none.
+# FINWAIT_KERNEL_LIST= reads another table (the test bed's own tests).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${FINWAIT_CACHE:-/var/cache/finwait_stats}
 mirror=${FINWAIT_MIRROR:-http://deb.debian.org}
 name=${1:?usage: fetch-kernel.sh NAME}
+list=${FINWAIT_KERNEL_LIST:-$here/kernels.list}
 die() { echo "fetch-kernel: $name: $*" >&2; exit 1; }
 
-line=$(awk -v n="$name" '!/^#/ && $1 == n' "$here/kernels.list")
-[ -n "$line" ] || die "unknown kernel (kernels.list has: $(awk '!/^#/ && NF { printf "%s ", $1 }' "$here/kernels.list"))"
+line=$(awk -v n="$name" '!/^#/ && $1 == n' "$list")
+[ -n "$line" ] || die "unknown kernel ($list has: $(awk '!/^#/ && NF { printf "%s ", $1 }' "$list"))"
 read -r _ build suites abire <<<"$line"
+mkdir -p "$cache/kernels"
+
+# The newest complete cached version of this kernel, or nothing.
+newest_cached() {
+	local d v best='' bestv=''
+	for d in "$cache/kernels/$name"-*/; do
+		[ -f "$d/.done" ] || continue
+		# shellcheck disable=SC1091
+		v=$(. "$d/env" && echo "$KVERSION")
+		if [ -z "$best" ] || dpkg --compare-versions "$v" gt "$bestv"; then
+			best=${d%/} bestv=$v
+		fi
+	done
+	echo "$best"
+}
+
+# The chroot for a chroot:SUITE kernel, with the headers of ABI=VERSION in
+# it (installed by the chroot's apt under an exclusive lock; builds hold it
+# shared, so that no build runs while apt changes the toolchain).
+chroot_headers() {
+	local suite=${build#chroot:} ch
+	ch=$("$here/mkchroot.sh" "$suite" 2>"$cache/chroot-$suite.err") ||
+		die "no $suite chroot: $(tail -1 "$cache/chroot-$suite.err")"
+	exec 8>"$cache/.chroot-$suite.lock"
+	flock 8
+	if [ ! -f "$ch/usr/src/linux-headers-$1/Makefile" ]; then
+		{
+			chroot "$ch" apt-get -qq update &&
+			DEBIAN_FRONTEND=noninteractive chroot "$ch" apt-get -qq install -y \
+				--no-install-recommends xz-utils zstd &&
+			DEBIAN_FRONTEND=noninteractive chroot "$ch" apt-get -qq install -y \
+				--no-install-recommends -t "$last" "linux-headers-$1=$2"
+		} >"$ch.install.log" 2>&1 ||
+			die "installing linux-headers-$1 $2 in the $suite chroot failed: $(tail -1 "$ch.install.log")"
+	fi
+	flock -u 8
+	echo "$ch"
+}
+
+IFS=, read -ra slist <<<"$suites"
+last=${slist[-1]%@*}
+
+if [ "${FINWAIT_NO_REFRESH:-0}" = 1 ]; then
+	d=$(newest_cached)
+	if [ -n "$d" ]; then
+		# shellcheck disable=SC1091
+		[ "$build" = host ] || [ -f "$(. "$d/env" && echo "$KDIR")/Makefile" ] ||
+			die "the chroot lost the headers of the cached $(basename "$d"); run without FINWAIT_NO_REFRESH"
+		echo "$d"
+		exit 0
+	fi
+fi
 
 # A private apt for these suites, shared by the kernels that use them.
 aptdir=$cache/apt/$(echo "$suites" | tr -c 'A-Za-z0-9\n' _)
-mkdir -p "$aptdir/none" "$aptdir/lists/partial" "$aptdir/cache/archives/partial" "$cache/kernels"
+mkdir -p "$aptdir/none" "$aptdir/lists/partial" "$aptdir/cache/archives/partial"
 exec 9>"$aptdir/.lock"
 flock 9
 : >"$aptdir/sources.list"
-IFS=, read -ra slist <<<"$suites"
 for s in "${slist[@]}"; do
 	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]" \
 		"$mirror/${s#*@} ${s%@*} main" >>"$aptdir/sources.list"
 done
-last=${slist[-1]%@*}
-aptopts=(-o Dir::Etc::sourcelist="$aptdir/sources.list"
-	-o Dir::Etc::sourceparts="$aptdir/none" -o Dir::Etc::preferencesparts="$aptdir/none"
-	-o Dir::State::lists="$aptdir/lists" -o Dir::Cache="$aptdir/cache"
-	-o Dir::State::status=/dev/null -o APT::Architecture=amd64
-	-o Acquire::Languages=none -o Acquire::Check-Valid-Until=false)
-aptc() { apt-cache "${aptopts[@]}" "$@"; }
+{
+	echo "Dir::Etc::main \"$aptdir/none/apt.conf\";"
+	echo "Dir::Etc::parts \"$aptdir/none\";"
+	echo "Dir::Etc::sourcelist \"$aptdir/sources.list\";"
+	echo "Dir::Etc::sourceparts \"$aptdir/none\";"
+	echo "Dir::Etc::preferences \"$aptdir/none/preferences\";"
+	echo "Dir::Etc::preferencesparts \"$aptdir/none\";"
+	echo "Dir::State::lists \"$aptdir/lists\";"
+	echo "Dir::State::status \"/dev/null\";"
+	echo "Dir::Cache \"$aptdir/cache\";"
+	echo 'APT::Architecture "amd64";'
+	echo 'Acquire::Languages "none";'
+	echo 'Acquire::Check-Valid-Until "false";'
+	# The host's proxy, if it has one: the only host setting kept.
+	apt-config dump 2>/dev/null | grep -Ei '^Acquire::[a-z]+::Proxy ' || true
+} >"$aptdir/apt.conf"
+export APT_CONFIG=$aptdir/apt.conf
+aptc() { apt-cache "$@"; }
 
-# The newest cached version, for when the archive cannot be asked.
-cached() {
-	local d
-	d=$(ls -d "$cache/kernels/$name"-*/ 2>/dev/null | sort -V | tail -1)
-	[ -n "$d" ] && [ -f "$d/.done" ] || return 1
-	echo "fetch-kernel: $name: $1; using the cached $(basename "$d")" >&2
-	echo "${d%/}"
-	exit 0
-}
-
-if ! apt-get "${aptopts[@]}" -qq update >"$aptdir/update.log" 2>&1; then
-	cached "apt-get update failed ($(tail -1 "$aptdir/update.log"))" ||
-		die "apt-get update for ${slist[*]} failed: $(tail -1 "$aptdir/update.log")"
+if ! apt-get -qq update >"$aptdir/update.log" 2>&1; then
+	why=$(grep -E '^(E|W):' "$aptdir/update.log" | tail -1)
+	d=$(newest_cached)
+	if [ -n "$d" ] && grep -Eq 'Could not resolve|Temporary failure|Could not connect|timed out|Network is unreachable' "$aptdir/update.log"; then
+		echo "fetch-kernel: $name: the archive cannot be reached ($why); using the cached $(basename "$d")" >&2
+		echo "$d"
+		exit 0
+	fi
+	die "apt-get update for ${slist[*]} failed: ${why:-$(tail -1 "$aptdir/update.log")}"
 fi
 
 best='' bestv=''
@@ -66,11 +131,11 @@ for p in $(aptc pkgnames linux-headers- | grep -E "^linux-headers-($abire)\$" ||
 		best=$p bestv=$v
 	fi
 done
-[ -n "$best" ] || cached "no linux-headers-($abire) in ${slist[*]}" ||
-	die "no package linux-headers-($abire) in ${slist[*]}"
+[ -n "$best" ] || die "no package linux-headers-($abire) in ${slist[*]}"
 abi=${best#linux-headers-}
 dir=$cache/kernels/$name-$(echo "$bestv" | tr -c 'A-Za-z0-9.\n' _)
 if [ -f "$dir/.done" ]; then
+	[ "$build" = host ] || chroot_headers "$abi" "$bestv" >/dev/null
 	echo "$dir"
 	exit 0
 fi
@@ -98,7 +163,7 @@ if [ "$build" = host ]; then
 	done
 	pkgs+=("${hdr[@]}")
 fi
-(cd "$dir/debs" && apt-get "${aptopts[@]}" -qq download "${pkgs[@]}") >"$dir/fetch.log" 2>&1 ||
+(cd "$dir/debs" && apt-get -qq download "${pkgs[@]}") >"$dir/fetch.log" 2>&1 ||
 	die "apt-get download failed: $(tail -1 "$dir/fetch.log")"
 for deb in "$dir"/debs/*.deb; do
 	dpkg -x "$deb" "$dir/root"
@@ -137,23 +202,13 @@ if [ "$build" = host ]; then
 		echo "fetch-kernel: $name: $cc is not on the host; modules are built with $(gcc -dumpfullversion)" >&2
 	fi
 else
-	kchroot=$("$here/mkchroot.sh" "${build#chroot:}") || die "no ${build#chroot:} chroot"
-	{
-		chroot "$kchroot" apt-get -qq update &&
-		DEBIAN_FRONTEND=noninteractive chroot "$kchroot" apt-get -qq install -y \
-			--no-install-recommends -t "$last" "$best=$bestv"
-	} >"$dir/chroot.log" 2>&1 || die "installing $best in the chroot failed: $(tail -1 "$dir/chroot.log")"
+	kchroot=$(chroot_headers "$abi" "$bestv")
 	kdir=$kchroot/usr/src/linux-headers-$abi
 fi
-cat >"$dir/env" <<EOF
-KREL=$krel
-KIMAGE=$kimage
-KDIR=$kdir
-KCHROOT=$kchroot
-KMAKE=$kmake
-KVERSION=$bestv
-KMODROOT=$root
-EOF
+for v in KREL="$krel" KIMAGE="$kimage" KDIR="$kdir" KCHROOT="$kchroot" KMAKE="$kmake" \
+	KVERSION="$bestv" KMODROOT="$root"; do
+	printf '%s=%q\n' "${v%%=*}" "${v#*=}"
+done >"$dir/env"
 touch "$dir/.done"
 # Keep one version of this kernel.
 find "$cache/kernels" -maxdepth 1 -name "$name-*" ! -path "$dir" -exec rm -rf {} +

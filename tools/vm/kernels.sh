@@ -13,14 +13,20 @@
 # What the user gave (make check KREL=, KIMAGE=, KDIR=), kept before
 # fw_kernel sets these for each kernel, and passed on to the scripts run
 # from here (run.sh sources this file again).
-export FW_USER_KREL=${FW_USER_KREL-${KREL:-}} FW_USER_KIMAGE=${FW_USER_KIMAGE-${KIMAGE:-}}
-export FW_USER_KDIR=${FW_USER_KDIR-${KDIR:-}}
+# Relative paths are taken from where make was run.
+if [ -z "${FW_USER_KIMAGE+set}" ]; then
+	FW_USER_KIMAGE=${KIMAGE:+$(realpath -m "$KIMAGE")}
+	FW_USER_KDIR=${KDIR:+$(realpath -m "$KDIR")}
+	FW_USER_KREL=${KREL:-}
+fi
+export FW_USER_KREL FW_USER_KIMAGE FW_USER_KDIR
 fw_user_krel=$FW_USER_KREL fw_user_kimage=$FW_USER_KIMAGE fw_user_kdir=$FW_USER_KDIR
 fw_vm=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # All kernel names: the fixed ones, then kernels.list's.
 fw_kernel_names() {
-	echo distro debug rtdebug "$(awk '!/^#/ && NF { printf "%s ", $1 }' "$fw_vm/kernels.list")"
+	# shellcheck disable=SC2046
+	echo distro debug rtdebug $(awk '!/^#/ && NF { print $1 }' "${FINWAIT_KERNEL_LIST:-$fw_vm/kernels.list}")
 }
 
 fw_kernel() {
@@ -63,7 +69,7 @@ fw_kernel() {
 		fw_custom_config_ok "$KDIR/.config" || return 1
 		;;
 	*)
-		if ! awk -v n="$1" '!/^#/ && $1 == n { f = 1 } END { exit !f }' "$fw_vm/kernels.list"; then
+		if ! awk -v n="$1" '!/^#/ && $1 == n { f = 1 } END { exit !f }' "${FINWAIT_KERNEL_LIST:-$fw_vm/kernels.list}"; then
 			echo "unknown kernel '$1' (known: $(fw_kernel_names), custom)" >&2
 			return 1
 		fi
@@ -99,14 +105,18 @@ fw_make_module() {
 		make -C "$KDIR" M="$dir" $KMAKE "$@"
 		return
 	fi
-	c=/build/$(basename "$dir")
+	# A directory of this build's own in the chroot (two runs may build
+	# the same kernel's module at once).
+	c=/build/$(basename "$dir")-$(echo "$dir" | sha1sum | cut -c1-8)
 	rm -rf "$KCHROOT$c" && mkdir -p "$KCHROOT/build" && cp -a "$dir" "$KCHROOT$c" || return 1
-	# shellcheck disable=SC2086
 	# objtool reads /proc: mounted in a mount namespace of the build's own,
-	# gone with it.
-	unshare -m sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' \
+	# gone with it. The lock, shared, keeps apt (fetch-kernel.sh installing
+	# another kernel's headers) from changing the toolchain meanwhile.
+	# shellcheck disable=SC2086
+	flock -s "$KCHROOT/../.chroot-$(basename "$KCHROOT" | sed 's/^chroot-//').lock" \
+		unshare -m sh -c 'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"' \
 		"$KCHROOT" make -C "${KDIR#"$KCHROOT"}" M="$c" $KMAKE "$@" || return 1
-	cp -a "$KCHROOT$c/." "$dir/"
+	cp -a "$KCHROOT$c/." "$dir/" && rm -rf "${KCHROOT:?}$c"
 }
 
 # fw_install_module DIR DEST: the module built in DIR installed the way the
@@ -114,7 +124,7 @@ fw_make_module() {
 # says so; not signed), the files put in DEST.
 fw_install_module() {
 	local dir=$1 dest=$2 inst=$1/.inst
-	[ -n "$KCHROOT" ] && inst=/build/$(basename "$dir")/.inst
+	[ -n "$KCHROOT" ] && inst=/build/$(basename "$dir")-$(echo "$dir" | sha1sum | cut -c1-8)/.inst
 	rm -rf "$dir/.inst"
 	fw_make_module "$dir" INSTALL_MOD_PATH="$inst" INSTALL_MOD_DIR=extra DEPMOD=true \
 		CONFIG_MODULE_SIG_ALL= modules_install || return 1

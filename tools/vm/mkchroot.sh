@@ -4,7 +4,8 @@
 # mkchroot.sh SUITE: make (once) and print a minimal Debian SUITE chroot in
 # the cache, for building modules against kernels whose headers need that
 # suite's compiler (sid's 7.x kernels need gcc-16, which Debian 12 has not).
-# Made with debootstrap --variant=minbase, plus make and the suites after
+# Made with debootstrap --variant=minbase, plus make, xz and zstd (for
+# modules_install of kernels that compress modules), and the suites after
 # SUITE (experimental for sid), so that fetch-kernel.sh can install headers
 # in it with the chroot's own apt. The host's apt configuration is untouched.
 set -euo pipefail
@@ -26,7 +27,7 @@ command -v debootstrap >/dev/null || die "debootstrap missing (make deps)"
 echo "mkchroot: making $dir" >&2
 rm -rf "$dir"
 log=$cache/chroot-$suite.log
-debootstrap --variant=minbase --include=make,ca-certificates \
+debootstrap --variant=minbase --include=make,ca-certificates,xz-utils,zstd \
 	--keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
 	"$suite" "$dir" "$mirror/debian" >"$log" 2>&1 ||
 	die "debootstrap failed: $(grep -E 'E:|W:' "$log" | tail -1) (see $log)"

@@ -73,6 +73,9 @@ timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${accel[@]}" \
 	-serial "file:$console" -chardev stdio,id=out,signal=off \
 	-serial chardev:out </dev/null | tee "$work/out.log"
 set -e
+# qemu may have died before the console existed (an image that is not a
+# kernel): an empty log, and the verdict below says the guest died.
+touch "$console"
 [ -n "$keeplog" ] && cp "$console" "$keeplog"
 
 rc=$(sed -n 's/^FINWAIT_VM_RC=\([0-9]*\).*/\1/p' "$work/out.log" | tail -1)
