@@ -375,7 +375,7 @@ t_tw_overflow() {
 	# socket.
 	ovf=$(( $(tcpext "$1" TCPTimeWaitOverflow) - ovf ))
 	[ "$ovf" -eq 1 ] || fail "TCPTimeWaitOverflow rose by $ovf, not 1" || return 1
-	echo "# handoff refused (TCPTimeWaitOverflow +1) at try $i; before it, the peer's FIN"
+	echo "# handoff refused (TCPTimeWaitOverflow +1) at try $i ($((i - 1)) before it ended by the peer's FIN)"
 	check_invariant "$1"
 }
 
@@ -439,6 +439,8 @@ veth_threaded() {
 	ip netns exec "$s" ethtool -K $sif tso off gso off >/dev/null || fail "ethtool tso/gso" || return 1
 	ip netns exec "$c" ethtool -K $cif gro off >/dev/null
 	ip netns exec "$c" ethtool -K $cif gro on >/dev/null || fail "ethtool gro" || return 1
+	# Threaded NAPI came in 5.12: before, there is no such receive context.
+	ip netns exec "$c" test -e /sys/class/net/$cif/threaded || return 2
 	ip netns exec "$c" sh -c "echo 1 > /sys/class/net/$cif/threaded" || fail "threaded NAPI" || return 1
 	# The kthread's name (comm, 15 characters): "napi/<dev>-<id>".
 	wait_until 5 grep -qs "^napi/$cif" /proc/[0-9]*/comm || fail "no napi/$cif kthread" || return 1
@@ -503,12 +505,19 @@ tw_event() {
 t_recv_contexts() {
 	local c=$1-c s=$1-s l=$1-lo ncpu napi=
 	setup_ns "$c" 30 && setup_ns "$s" 30 || return 1
-	veth_threaded "$c" "$s" || return 1
-	napi=$cif
-	tw_event "$c" "$s" 5030 peer-reset reset 1 || return 1
-	tw_event "$c" "$s" 5031 peer-send abort 2 || return 1
-	napi=
-	[ "$(st "$c" left_reset)" -eq 1 ] && [ "$(st "$c" left_abort)" -eq 1 ] || fail "reasons" || return 1
+	veth_threaded "$c" "$s"
+	case $? in
+	0)
+		napi=$cif
+		tw_event "$c" "$s" 5030 peer-reset reset 1 || return 1
+		tw_event "$c" "$s" 5031 peer-send abort 2 || return 1
+		napi=
+		[ "$(st "$c" left_reset)" -eq 1 ] && [ "$(st "$c" left_abort)" -eq 1 ] ||
+			fail "reasons" || return 1
+		;;
+	2) echo "# threaded NAPI: not on this kernel (no /sys/class/net/<dev>/threaded, 5.12+)" ;;
+	*) return 1 ;;
+	esac
 
 	ncpu=$(nproc)
 	setup_ns "$l" 30 || return 1

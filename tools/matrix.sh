@@ -27,8 +27,11 @@ else
 	cat "$out/selftests.build.log" "$out/finwait.build.log"
 fi
 
+# The slowest (debug) guests first, so that the others fill in beside them.
 specs=()
-for k in $kernels; do specs+=("$k:full"); done
+for k in $kernels; do
+	case $k in debug|rtdebug) specs=("$k:full" "${specs[@]}") ;; *) specs+=("$k:full") ;; esac
+done
 # shellcheck disable=SC2086
 prepare_kernels $kernels
 note "guests: $kernels"
