@@ -83,10 +83,10 @@ note "guests: ${specs[*]}"
 guests=$!
 
 note "dkms"
-if fw_kernel distro 2>"$out/distro.kernel.log" && "$top/tools/dkms-check.sh" "$KREL" "$out/dkms" >"$out/dkms.log" 2>&1; then
+if fw_kernel distro 2>"$out/dkms.kernel.log" && "$top/tools/dkms-check.sh" "$KREL" "$out/dkms" >"$out/dkms.log" 2>&1; then
 	pass "dkms add/build/install/remove for $KREL"
 else
-	failx "dkms (see $out/dkms.log)"; tail -20 "$out/dkms.log"
+	failx "dkms (see $out/dkms.log)"; cat "$out/dkms.kernel.log"; tail -20 "$out/dkms.log"
 fi
 rm -f "$out/dkms.pending"
 

@@ -112,8 +112,10 @@ done
 export APT_CONFIG=$aptdir/apt.conf
 aptc() { apt-cache "$@"; }
 
-if ! apt-get -qq update >"$aptdir/update.log" 2>&1; then
-	why=$(grep -E '^(E|W):' "$aptdir/update.log" | tail -1)
+# --error-on=any: without it apt-get update exits 0 when it could not
+# reach the archive, and the old lists (or none) are used silently.
+if ! apt-get -qq --error-on=any update >"$aptdir/update.log" 2>&1; then
+	why=$(grep -m1 '^E:' "$aptdir/update.log" || true)
 	d=$(newest_cached)
 	if [ -n "$d" ] && grep -Eq 'Could not resolve|Temporary failure|Could not connect|timed out|Network is unreachable' "$aptdir/update.log"; then
 		echo "fetch-kernel: $name: the archive cannot be reached ($why); using the cached $(basename "$d")" >&2
@@ -184,7 +186,7 @@ done
 [ -n "$kimage" ] || die "no kernel image for $krel in the image packages"
 depmod -b "$root" "$krel" || die "depmod failed"
 
-kchroot='' kmake=''
+kchroot='' kmake='' knote=''
 if [ "$build" = host ]; then
 	kdir=$root/usr/src/linux-headers-$abi
 	[ -f "$kdir/Makefile" ] || die "no $kdir/Makefile"
@@ -199,14 +201,14 @@ if [ "$build" = host ]; then
 	cc=$(grep -o 'gcc-[0-9]*' "$kdir/.kernelvariables" 2>/dev/null | head -1) || true
 	if [ -n "$cc" ] && ! command -v "$cc" >/dev/null; then
 		kmake="CC=gcc"
-		echo "fetch-kernel: $name: $cc is not on the host; modules are built with $(gcc -dumpfullversion)" >&2
+		knote="the kernel names $cc, not on the host: the module is built with gcc $(gcc -dumpfullversion)"
 	fi
 else
 	kchroot=$(chroot_headers "$abi" "$bestv")
 	kdir=$kchroot/usr/src/linux-headers-$abi
 fi
 for v in KREL="$krel" KIMAGE="$kimage" KDIR="$kdir" KCHROOT="$kchroot" KMAKE="$kmake" \
-	KVERSION="$bestv" KMODROOT="$root"; do
+	KVERSION="$bestv" KMODROOT="$root" KNOTE="$knote"; do
 	printf '%s=%q\n' "${v%%=*}" "${v#*=}"
 done >"$dir/env"
 touch "$dir/.done"

@@ -73,7 +73,7 @@ GUEST
 	fi
 	cat <<'GUEST'
 set -u
-if [ -e /lib/modules/$(uname -r)/extra/finwait_stats_kunit.ko ]; then
+if modinfo finwait_stats_kunit >/dev/null 2>&1; then
 	modprobe finwait_stats_kunit
 	dmesg | sed -n 's/^\[[^]]*\] //; /KTAP version\|TAP version/,$p' |
 		sed 's/^/kunit: /'
@@ -102,14 +102,15 @@ guest_run() {
 	# A kernel prepare_kernels could not build is reported, not retried.
 	[ "$(cat "$out/$1.rc" 2>/dev/null)" = kernel ] && return
 	t0=$(date +%s)
-	rm -f "$out/$1".{rc,time,kernel,kunit}
+	rm -f "$out/$1".{rc,time,kernel,kunit,modfile}
 	guest_boot "$@" </dev/null
 	echo $(($(date +%s) - t0)) >"$out/$1.time"
 }
 
 guest_boot() {
 	local name=$1 mode=$2 mods=${3:-} dir=$out/$1 churn=10000 extra=()
-	if ! fw_kernel "$name" 2>"$out/$name.kernel.log"; then
+	# The version prepare_kernels resolved for this run.
+	if ! FINWAIT_NO_REFRESH=1 fw_kernel "$name" 2>"$out/$name.kernel.log"; then
 		echo kernel >"$out/$name.rc"
 		return
 	fi
@@ -128,6 +129,16 @@ guest_boot() {
 			echo build >"$out/$name.rc"
 			return
 		fi
+		# Installed as the kernel's configuration says: compressed or not.
+		ko=finwait_stats.ko$(sed -n 's/^CONFIG_MODULE_COMPRESS_XZ=y/.xz/p;
+			s/^CONFIG_MODULE_COMPRESS_ZSTD=y/.zst/p; s/^CONFIG_MODULE_COMPRESS_GZIP=y/.gz/p' \
+			"$KDIR/.config" 2>/dev/null | head -1)
+		if [ ! -e "$mods/$ko" ]; then
+			echo "not $ko: $(ls "$mods")" >>"$dir.build.log"
+			echo build >"$out/$name.rc"
+			return
+		fi
+		echo "$ko" >"$out/$name.modfile"
 	fi
 	if [ "$mode" = full ] && grep -qs '^CONFIG_KUNIT=y' "$KDIR/.config"; then
 		touch "$out/$name.kunit"
@@ -188,11 +199,12 @@ guest_timeout() {
 }
 
 # run_guests SPEC...: guest_run each SPEC (NAME:MODE[:MODDIR]) in the
-# order given, FINWAIT_JOBS at a time (default: one a CPU; a TCG guest keeps
-# one host CPU busy). Run it in a subshell of its own: it waits for all of
+# order given, FINWAIT_JOBS at a time (default 2, 1 on one CPU: a TCG guest
+# keeps one host CPU busy, and more guests at once slow the wall-clock
+# tests of each). Run it in a subshell of its own: it waits for all of
 # that shell's jobs.
 run_guests() {
-	local spec n=${FINWAIT_JOBS:-$(nproc)} name mode mods
+	local spec n=${FINWAIT_JOBS:-$(( $(nproc) < 2 ? 1 : 2 ))} name mode mods
 	for spec; do
 		while [ "$(jobs -rp | wc -l)" -ge "$n" ]; do
 			wait -n
@@ -224,6 +236,8 @@ report() {
 		else
 			failx "$name: MODULE_VERSION is not $ver"
 		fi
+		[ -e "$out/$name.modfile" ] &&
+			pass "$name: modules_install made $(cat "$out/$name.modfile"), as the kernel's config says"
 		cat "$log"
 		count_tap "$log" ""
 		if [ -e "$out/$name.kunit" ]; then

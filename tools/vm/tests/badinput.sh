@@ -40,7 +40,7 @@ gone    host         bookworm-security@debian-security    9\.99\.[0-9]+-amd64
 nosuite chroot:nosuchsuite nosuchsuite@debian             7\.2\.[0-9]+\+deb14-amd64
 EOF
 echo "TAP version 13"
-echo "1..9"
+echo "1..11"
 expect "unknown kernel name" "fetch-kernel: nosuch: unknown kernel .*deb510" \
 	"$vm/fetch-kernel.sh" nosuch
 expect "run.sh: unknown kernel name" "unknown kernel 'nosuch' \\(known: distro debug rtdebug deb510" \
@@ -57,6 +57,24 @@ expect "a package gone, with a cached version" \
 	"fetch-kernel: gone: no package linux-headers-.*9.*in bookworm-security" \
 	env FINWAIT_KERNEL_LIST="$t/list" "$vm/fetch-kernel.sh" gone
 rm -rf "$t/cache/kernels/gone-1.0"
+# An archive that cannot be reached: without a cached version, a failure
+# that says so; with one, that version, and a line saying so.
+expect "the archive cannot be reached" "fetch-kernel: gone: apt-get update for .* failed: E: .*(Could not connect|Connection refused)" \
+	env FINWAIT_MIRROR=http://127.0.0.1:9 FINWAIT_KERNEL_LIST="$t/list" "$vm/fetch-kernel.sh" gone
+mkdir -p "$t/cache/kernels/gone-1.0"
+printf 'KVERSION=1.0\nKDIR=/nonexistent\n' >"$t/cache/kernels/gone-1.0/env"
+touch "$t/cache/kernels/gone-1.0/.done"
+n=$((n + 1))
+if got=$(FINWAIT_MIRROR=http://127.0.0.1:9 FINWAIT_KERNEL_LIST="$t/list" "$vm/fetch-kernel.sh" gone 2>"$t/err") &&
+   [ "$got" = "$t/cache/kernels/gone-1.0" ] && grep -q "cannot be reached.*using the cached gone-1.0" "$t/err"; then
+	echo "ok $n the archive cannot be reached, a cached version: used, and said"
+	echo "# $(cat "$t/err")"
+else
+	echo "not ok $n the archive cannot be reached, a cached version: used, and said"
+	sed 's/^/# stderr: /' "$t/err"
+	failed=$((failed + 1))
+fi
+rm -rf "$t/cache/kernels/gone-1.0"
 expect "a suite that does not exist" "fetch-kernel: nosuite: apt-get update for nosuchsuite@debian failed" \
 	env FINWAIT_KERNEL_LIST="$t/list" "$vm/fetch-kernel.sh" nosuite
 expect "a chroot that cannot be made" "mkchroot: nosuchsuite: debootstrap failed" \
@@ -68,9 +86,10 @@ expect "custom kernel without KIMAGE" "custom: give KIMAGE=" \
 mkdir -p "$t/tree/include/config"
 echo 6.99.0-bad >"$t/tree/include/config/kernel.release"
 : >"$t/tree/Module.symvers"
-sed -n 's/^\(CONFIG_[A-Z0-9_]*=y\)$/\1/p' "$vm/../../selftests/config" >"$t/tree/.config"
-printf 'CONFIG_%s=y\n' SERIAL_8250_CONSOLE BLK_DEV_INITRD RD_GZIP DEVTMPFS PROC_FS SYSFS \
-	TMPFS BINFMT_SCRIPT >>"$t/tree/.config"
+# shellcheck source=tools/vm/kernels.sh
+. "$vm/kernels.sh"
+# shellcheck disable=SC2086
+printf 'CONFIG_%s=y\n' $fw_custom_needs >"$t/tree/.config"
 echo 'not a kernel' >"$t/bzImage"
 echo 'exit 0' >"$t/script"
 expect "a kernel that does not boot" "run.sh: the custom guest hung or died" \
