@@ -223,7 +223,7 @@ report() {
 	rc=$(cat "$out/$name.rc" 2>/dev/null)
 	# What fetching or building the kernel had to say (an offline run's
 	# cached version, a compiler that is not the kernel's).
-	[ "$rc" = kernel ] || sed 's/^/# /' "$out/$name.kernel.log" 2>/dev/null
+	[ "$rc" = kernel ] || sed 's/^#* */# /' "$out/$name.kernel.log" 2>/dev/null
 	case $rc in
 	'') failx "$name: no status" ;;
 	kernel) failx "$name: $(grep -v '^$' "$out/$name.kernel.log" | tail -1)" ;;

@@ -78,7 +78,7 @@ fw_kernel() {
 		# shellcheck disable=SC1091
 		. "$dir/env"
 		# Said each time: the report shows it (5.10's compiler).
-		[ -z "$KNOTE" ] || echo "$1: $KNOTE" >&2
+		[ -z "$KNOTE" ] || echo "# $1: $KNOTE" >&2
 		;;
 	esac
 }
