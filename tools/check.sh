@@ -21,23 +21,10 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build/check
-mkdir -p "$out"
-rm -f "$out"/*.rc "$out/rows"
 # shellcheck source=tools/vm/guests.sh
 . "$top/tools/vm/guests.sh"
 t_start=$(date +%s)
-
-note "dependencies"
-if "$vm/install-deps.sh"; then pass "dependencies installed"; else
-	failx "dependencies"; echo "0 passed, 1 failed"; exit 1; fi
-
-note "host"
-if build_payload; then
-	pass "selftest programs and finwait build (-Werror)"
-else
-	failx "selftest programs or finwait build"
-	cat "$out/selftests.build.log" "$out/finwait.build.log"
-fi
+host_setup
 fw=$payload/finwait
 for t in unit host; do
 	if [ $t = unit ]; then

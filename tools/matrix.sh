@@ -11,21 +11,11 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build/matrix
-mkdir -p "$out"
-rm -f "$out"/*.rc "$out/rows"
 # shellcheck source=tools/vm/guests.sh
 . "$top/tools/vm/guests.sh"
 
 kernels=${KERNELS:-$(fw_kernel_names)}
-note "dependencies"
-"$vm/install-deps.sh" || { failx "dependencies"; echo "0 passed, 1 failed"; exit 1; }
-note "host"
-if build_payload; then
-	pass "selftest programs and finwait build (-Werror)"
-else
-	failx "selftest programs or finwait build"
-	cat "$out/selftests.build.log" "$out/finwait.build.log"
-fi
+host_setup
 
 # The slowest (debug) guests first, so that the others fill in beside them.
 specs=()

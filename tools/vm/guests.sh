@@ -49,6 +49,22 @@ build_payload() {
 		tests/test_stats >"$out/finwait.build.log" 2>&1
 }
 
+# host_setup: an empty results directory, the host's packages, the payload.
+host_setup() {
+	mkdir -p "$out"
+	rm -f "$out"/*.rc "$out"/*.kernel.log "$out/rows"
+	note "dependencies"
+	if "$vm/install-deps.sh"; then pass "dependencies installed"; else
+		failx "dependencies"; echo "0 passed, 1 failed"; exit 1; fi
+	note "host"
+	if build_payload; then
+		pass "selftest programs and finwait build (-Werror)"
+	else
+		failx "selftest programs or finwait build"
+		cat "$out/selftests.build.log" "$out/finwait.build.log"
+	fi
+}
+
 # guest_script full|smoke CHURN: the script the guest runs. CHURN:
 # connections for the churn cases (a KASAN + lockdep guest is ~30 times
 # slower than Debian's kernel).
@@ -162,7 +178,6 @@ guest_boot() {
 # reason in NAME.kernel.log; guest_run then skips it and report counts it.
 prepare_kernels() {
 	local k fetch=()
-	rm -f "$out"/*.rc "$out"/*.kernel.log
 	for k; do
 		case $k in
 		distro|debug|rtdebug|custom) ;;

@@ -69,7 +69,7 @@ fw_kernel() {
 		fw_custom_config_ok "$KDIR/.config" || return 1
 		;;
 	*)
-		if ! awk -v n="$1" '!/^#/ && $1 == n { f = 1 } END { exit !f }' "${FINWAIT_KERNEL_LIST:-$fw_vm/kernels.list}"; then
+		if [[ " $(fw_kernel_names) " != *" $1 "* ]]; then
 			echo "unknown kernel '$1' (known: $(fw_kernel_names), custom)" >&2
 			return 1
 		fi
