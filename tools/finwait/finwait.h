@@ -75,6 +75,8 @@ struct fw_expect {
 	double lifetime, lo, hi;	/* s after close() (or shutdown()) */
 	int reason;			/* enum fw_left */
 	int state;			/* after FIN-WAIT-2: TCP_TIME_WAIT or 0 (gone) */
+	double full;			/* of lifetime, the full socket's part: what
+					 * tcp_set_state (FIN_WAIT2 -> CLOSE) shows */
 };
 
 double fw_orphan_lifetime(long tmo);
@@ -82,6 +84,29 @@ void fw_expect(enum fw_ending ending, double at, long tmo, struct fw_expect *e);
 bool fw_seen_agrees(const struct fw_expect *e, double last, double exit, int state);
 bool fw_record_agrees(const struct fw_expect *e, double lifetime, int reason,
 		      double last, double exit);
+
+/* decode.c: what other tools print, read back; no system calls. */
+struct fw_tp_event {
+	double t;			/* the trace clock's seconds */
+	uint16_t sport, dport;
+	int oldstate, newstate;		/* TCP_* */
+};
+
+const char *fw_tcp_kernel_state_name(int state);
+int fw_trace_parse_line(const char *line, struct fw_tp_event *ev);
+int fw_ss_timer_ms(const char *s, long *ms, bool *old_ms);
+int fw_ss_line_timer_ms(const char *line, long *ms, bool *old_ms);
+
+/* trace.c: sock:inet_sock_set_state for one connection, in a trace instance. */
+struct fw_trace {
+	char dir[256];		/* the instance; "" when there is none */
+	bool on, mono;		/* enabled; timestamps are CLOCK_MONOTONIC */
+	char why[320];		/* when not on: why, in one line */
+};
+
+int fw_trace_start(struct fw_trace *t, uint16_t sport, uint16_t dport);
+int fw_trace_read(struct fw_trace *t, struct fw_tp_event *ev, int max);
+void fw_trace_stop(struct fw_trace *t);
 
 /* scenario.c */
 int fw_scenario_main(int argc, char **argv);

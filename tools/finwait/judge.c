@@ -18,6 +18,18 @@ double fw_orphan_lifetime(long tmo)
 	return tmo > FW_TIMEWAIT_LEN_S ? 2.0 * (tmo - FW_TIMEWAIT_LEN_S) : tmo;
 }
 
+/*
+ * How long the full socket keeps an orphan in FIN-WAIT-2 before a timewait
+ * socket takes over (tcp_close(), tcp_rcv_state_process()): at once when
+ * tcp_fin_timeout is at most TCP_TIMEWAIT_LEN, else tmo - 60 s on the
+ * keepalive timer. tcp_set_state() sees only this part: the full socket
+ * goes FIN_WAIT2 -> CLOSE when it hands over (tcp_time_wait(), tcp_done()).
+ */
+static double full_part(long tmo)
+{
+	return tmo > FW_TIMEWAIT_LEN_S ? tmo - FW_TIMEWAIT_LEN_S : 0;
+}
+
 void fw_expect(enum fw_ending ending, double at, long tmo, struct fw_expect *e)
 {
 	double timer = fw_orphan_lifetime(tmo);
@@ -25,12 +37,17 @@ void fw_expect(enum fw_ending ending, double at, long tmo, struct fw_expect *e)
 	e->lifetime = timer;
 	e->reason = FW_TIMEOUT;
 	e->state = 0;		/* gone */
+	e->full = full_part(tmo);
 	if (ending == FW_HALF_CLOSE) {
+		/* Not an orphan, no timer, a full socket until close(). */
 		e->lifetime += at;
+		e->full += at;
 	} else if (ending != FW_STOPPED_PEER && at < e->lifetime) {
 		e->lifetime = at;
 		e->reason = ending == FW_PEER_CLOSE ? FW_PEER_FIN : FW_RESET;
 		e->state = ending == FW_PEER_CLOSE ? TCP_TIME_WAIT : 0;
+		if (at < e->full)
+			e->full = at;
 	}
 	/*
 	 * Never early; a timer fires late by up to 1/8 of its length (the

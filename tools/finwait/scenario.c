@@ -6,8 +6,13 @@
  * Ctrl+Z stops it in a shell: it never calls close(). The client (this
  * process) closes; its socket's FIN is ACKed by the server's kernel and it
  * sits in FIN-WAIT-2. We follow that socket through NETLINK_SOCK_DIAG every
- * 10 ms until it leaves FIN-WAIT-2, then compare three things: what we saw,
- * what the kernel's rules predict, and what finwait_stats recorded.
+ * 10 ms until it leaves FIN-WAIT-2, then set side by side four views of its
+ * FIN-WAIT-2 lifetime: what finwait_stats recorded, what sock_diag (ss)
+ * showed, what the tracepoint sock:inet_sock_set_state showed (all that bcc's
+ * tcpstates and tcplife see), and what the kernel's rules predict. While
+ * the connection is the namespace's only one in FIN-WAIT-2, the module's
+ * current and current_timewait, read at every poll, also say which object
+ * holds it: the full socket, or a timewait socket that took over.
  *
  *   stopped-peer      the server never closes: the FIN-WAIT-2 timer ends it
  *   peer-close        after S s the server is continued and close()s: its
@@ -24,6 +29,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -48,6 +54,7 @@ struct scen {
 	int port;		/* 0: the kernel picks */
 	int family;
 	const char *netns;	/* "new", NAME or PID; NULL: this process's */
+	bool json;
 };
 
 static const char usage[] =
@@ -57,7 +64,8 @@ static const char usage[] =
 "with SIGSTOP (as Ctrl+Z would), the client closes, and its socket sits in\n"
 "FIN-WAIT-2. Prints the socket's state and timer (as 'ss -o' shows them)\n"
 "until it leaves FIN-WAIT-2, then the lifetime seen, the one the kernel's\n"
-"rules predict and the one finwait_stats recorded.\n"
+"rules predict, the one finwait_stats recorded and the one the tracepoint\n"
+"sock:inet_sock_set_state implies (what bcc's tcpstates and tcplife show).\n"
 "\n"
 "Endings:\n"
 "  stopped-peer          the server never closes: tcp_fin_timeout ends it\n"
@@ -73,11 +81,12 @@ static const char usage[] =
 "  --netns new|NAME|PID  a fresh namespace (default as root), 'ip netns'\n"
 "                     NAME, or process PID's; default for others: this one\n"
 "  --after S, --hold S   seconds, 0..3600, decimals allowed (default 1)\n"
+"  --json             one JSON object at the end instead of the text\n"
 "\n"
 "Exit status: 0 all agree; 1 they disagree or the run failed; 2 bad usage\n"
 "or missing privileges (nothing changed); 130 interrupted.\n";
 
-enum { OPT_FIN = 256, OPT_PORT, OPT_NETNS, OPT_AFTER, OPT_HOLD };
+enum { OPT_FIN = 256, OPT_PORT, OPT_NETNS, OPT_AFTER, OPT_HOLD, OPT_JSON };
 
 static int parse(int argc, char **argv, struct scen *sc)
 {
@@ -87,6 +96,7 @@ static int parse(int argc, char **argv, struct scen *sc)
 		{ "netns", required_argument, NULL, OPT_NETNS },
 		{ "after", required_argument, NULL, OPT_AFTER },
 		{ "hold", required_argument, NULL, OPT_HOLD },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -130,6 +140,9 @@ static int parse(int argc, char **argv, struct scen *sc)
 			break;
 		case '6':
 			sc->family = AF_INET6;
+			break;
+		case OPT_JSON:
+			sc->json = true;
 			break;
 		case OPT_NETNS:
 			sc->netns = optarg;
@@ -205,6 +218,7 @@ struct conn {
 		struct in6_addr a6;
 	} addr;
 	uint16_t sport, dport;	/* client's port, server's port */
+	char ip[INET6_ADDRSTRLEN + 2];	/* IPv6 in brackets */
 	char text[128];
 };
 
@@ -214,37 +228,203 @@ static void describe(struct conn *cn)
 	bool v6 = cn->family == AF_INET6;
 
 	inet_ntop(cn->family, &cn->addr, a, sizeof(a));
-	snprintf(cn->text, sizeof(cn->text), "%s%s%s:%u -> %s%s%s:%u",
-		 v6 ? "[" : "", a, v6 ? "]" : "", cn->sport,
-		 v6 ? "[" : "", a, v6 ? "]" : "", cn->dport);
+	snprintf(cn->ip, sizeof(cn->ip), "%s%s%s", v6 ? "[" : "", a, v6 ? "]" : "");
+	snprintf(cn->text, sizeof(cn->text), "%s:%u -> %s:%u", cn->ip, cn->sport,
+		 cn->ip, cn->dport);
 }
 
-static void print_state(double t, const struct fw_sock_state *st)
+/* Human output; with --json only the object at the end is printed. */
+static bool quiet;
+
+static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
 {
-	printf("  %+8.3fs  %-11s", t, fw_tcp_state_name(st->state));
-	if (st->state && st->timer)
-		printf(" timer:(%s,%.3fs,%u)", fw_timer_name(st->timer),
-		       st->expires_ms / 1e3, st->retrans);
-	else if (st->state)
-		printf(" no timer");
-	else
-		printf(" no socket with this 4-tuple any more");
-	putchar('\n');
+	va_list ap;
+
+	if (quiet)
+		return;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
 }
+
+/* Who holds the connection, as the module's current_timewait says. */
+enum holder { H_UNKNOWN = -1, H_NONE, H_FULL, H_TW };
+static const char *const holder_name[] = { "none", "full socket", "timewait socket" };
+
+/* The timeline: every change seen, and the scenario's own actions. */
+#define FW_STEPS 64
+struct step {
+	double t;
+	const char *action;		/* NULL: an observation */
+	struct fw_sock_state st;
+	int holder;			/* enum holder */
+};
+
+/* ss -o's line for the socket, and sock_diag's timer just after it. */
+struct ss_view {
+	bool tried, found, old_ms;
+	char line[320], why[128];
+	long ms;
+	double t, diag_s;
+};
 
 struct result {
 	bool seen_fw2, ended;
 	double last_fw2, exit_t;	/* last poll in FIN-WAIT-2, first after */
 	int exit_state;
+	double first_fw2;		/* first poll in FIN-WAIT-2 */
+	double diag_tw_t;		/* first poll held by a timewait socket; < 0 none */
+	bool alone;			/* the netns's only connection in FIN-WAIT-2 */
+	double mod_full_t, mod_tw_t;	/* first poll the module said so; < 0 never */
+	struct step steps[FW_STEPS];
+	int nsteps;
+	bool steps_lost;
+	struct ss_view ss;
 };
+
+static void print_step(const struct step *s)
+{
+	const struct fw_sock_state *st = &s->st;
+
+	say("  %+8.3fs  ", s->t);
+	if (s->action) {
+		say("%s\n", s->action);
+		return;
+	}
+	say("%-11s", fw_tcp_state_name(st->state));
+	if (st->state && st->timer)
+		say(" timer:(%s,%.3fs,%u)", fw_timer_name(st->timer),
+		    st->expires_ms / 1e3, st->retrans);
+	else if (st->state)
+		say(" no timer");
+	else
+		say(" no socket with this 4-tuple any more");
+	if (s->holder > H_NONE)
+		say("   module: %s", holder_name[s->holder]);
+	say("\n");
+}
+
+/* Record a step (the first FW_STEPS) and print it. */
+static void step(struct result *r, double t, const char *action,
+		 const struct fw_sock_state *st, int holder)
+{
+	struct step s = { .t = t, .action = action, .holder = holder };
+
+	if (st)
+		s.st = *st;
+	print_step(&s);
+	if (r->nsteps < FW_STEPS)
+		r->steps[r->nsteps++] = s;
+	else
+		r->steps_lost = true;
+}
+
+/*
+ * Run "ss -tno FILTER" for the client's socket, the way a
+ * reader of the article would, and keep its line. No shell: the filter is
+ * one argument.
+ */
+static void ss_run(const struct conn *cn, struct ss_view *v)
+{
+	char filter[64], buf[4096];
+	size_t len = 0;
+	int p[2], st;
+	ssize_t k;
+	pid_t pid;
+	char *line;
+
+	v->tried = true;
+	snprintf(filter, sizeof(filter), "sport = :%u and dport = :%u", cn->sport, cn->dport);
+	if (pipe2(p, O_CLOEXEC)) {
+		snprintf(v->why, sizeof(v->why), "pipe: %s", strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (!pid) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(p[1], 1);
+		dup2(null, 0);
+		dup2(null, 2);
+		execlp("ss", "ss", cn->family == AF_INET6 ? "-6tno" : "-4tno", filter,
+		       (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	while (pid > 0 && len < sizeof(buf) - 1 &&
+	       (k = read(p[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += k;
+	close(p[0]);
+	buf[len] = '\0';
+	if (pid < 0 || waitpid(pid, &st, 0) != pid) {
+		snprintf(v->why, sizeof(v->why), "cannot run ss: %s", strerror(errno));
+		return;
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 127) {
+		snprintf(v->why, sizeof(v->why), "ss is not installed (iproute2)");
+		return;
+	}
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		if (!strstr(line, "timer:("))
+			continue;
+		snprintf(v->line, sizeof(v->line), "%s", line);
+		for (k = strlen(v->line); k > 0 && v->line[k - 1] == ' '; k--)
+			v->line[k - 1] = '\0';
+		if (fw_ss_line_timer_ms(line, &v->ms, &v->old_ms)) {
+			snprintf(v->why, sizeof(v->why), "cannot read ss's timer field");
+			return;
+		}
+		v->found = true;
+		return;
+	}
+	snprintf(v->why, sizeof(v->why), "ss showed no timer for the socket");
+}
+
+static void ss_report(const struct ss_view *v)
+{
+	say("  %+8.3fs  ss -o prints: %s\n", v->t, v->line);
+	say("             that is %.3f s left (sock_diag just after: %.3f s)%s\n",
+	    v->ms / 1e3, v->diag_s, v->old_ms ?
+	    ": seconds, printed \"ms\" by ss before \"ss: fix expired time format of timer\" (2024)" : "");
+}
+
+/*
+ * The module's view of who holds the connection now: only while it is the
+ * namespace's one connection in FIN-WAIT-2 (@r->alone, checked from before
+ * the close() on).
+ */
+static int module_holder(bool sample, struct result *r, double t)
+{
+	struct fw_stats s;
+	char err[256];
+
+	if (!sample || !r->alone || fw_read_stats(FW_PROC, &s, err, sizeof(err)))
+		return H_UNKNOWN;
+	if (s.current > 1) {
+		r->alone = false;
+		return H_UNKNOWN;
+	}
+	if (s.current_timewait > 0) {
+		if (r->mod_tw_t < 0)
+			r->mod_tw_t = t;
+		return H_TW;
+	}
+	if (s.current > 0) {
+		if (r->mod_full_t < 0)
+			r->mod_full_t = t;
+		return H_FULL;
+	}
+	return H_NONE;
+}
 
 /* Follow the client socket until it leaves FIN-WAIT-2. */
 static int follow(const struct scen *sc, const struct conn *cn, int nl,
 		  int *cfd, int ctl_w, int up_r, pid_t srv, double t0,
-		  double deadline, struct result *r)
+		  double deadline, bool sample, struct result *r)
 {
 	struct fw_sock_state st, prev = { .state = -1 };
 	bool acted = sc->ending == FW_STOPPED_PEER;
+	int holder, prev_holder = H_UNKNOWN;
 	double t, next = t0;
 	long printed_s = -1;
 	char c;
@@ -256,16 +436,41 @@ static int follow(const struct scen *sc, const struct conn *cn, int nl,
 				   cn->dport, &st);
 		if (e < 0)
 			return e;
-		if (st.state != prev.state || st.timer != prev.timer ||
-		    (long)t > printed_s) {
-			print_state(t, &st);
+		holder = module_holder(sample, r, t);
+		if (st.state != prev.state || st.timer != prev.timer || holder != prev_holder) {
+			step(r, t, NULL, &st, holder);
+			printed_s = (long)t;
+		} else if ((long)t > printed_s) {
+			struct step s = { .t = t, .st = st, .holder = holder };
+
+			print_step(&s);		/* the countdown, not kept */
 			printed_s = (long)t;
 		}
 		prev = st;
+		prev_holder = holder;
 		r->exit_state = st.state;
 		if (st.state == TCP_FIN_WAIT2) {
+			if (!r->seen_fw2)
+				r->first_fw2 = t;
 			r->seen_fw2 = true;
 			r->last_fw2 = t;
+			if (st.timer == 3 && r->diag_tw_t < 0)
+				r->diag_tw_t = t;
+			/* ss's line where its two formats differ (1 to 10 s left). */
+			if (!r->ss.tried && st.timer && st.expires_ms >= 1000 &&
+			    st.expires_ms < 10000) {
+				r->ss.t = t;
+				ss_run(cn, &r->ss);
+				if (r->ss.found &&
+				    fw_diag_lookup(nl, cn->family, &cn->addr, cn->sport,
+						   &cn->addr, cn->dport, &st) >= 0 &&
+				    st.state == TCP_FIN_WAIT2) {
+					r->ss.diag_s = st.expires_ms / 1e3;
+					ss_report(&r->ss);
+				} else {
+					r->ss.found = false;
+				}
+			}
 		} else if (r->seen_fw2 || !st.state) {
 			r->ended = true;
 			r->exit_t = t;
@@ -279,17 +484,17 @@ static int follow(const struct scen *sc, const struct conn *cn, int nl,
 			if (sc->ending == FW_HALF_CLOSE) {
 				close(*cfd);
 				*cfd = -1;
-				printf("  %+8.3fs  client close()s: the socket is an orphan now\n",
-				       fw_now_s() - t0);
+				step(r, fw_now_s() - t0,
+				     "client close()s: the socket is an orphan now", NULL, H_UNKNOWN);
 			} else {
 				if (write(ctl_w, sc->ending == FW_PEER_RESET ? "r" : "c", 1) != 1 ||
 				    kill(srv, SIGCONT))
 					return -errno;
 				if (!fw_wait_readable(up_r, 5) || read(up_r, &c, 1) != 1)
 					return fw_interrupted ? 0 : -ETIMEDOUT;
-				printf("  %+8.3fs  server continued (SIGCONT), close()s%s\n",
-				       fw_now_s() - t0, sc->ending == FW_PEER_RESET ?
-				       " with SO_LINGER 0: an RST" : ": its FIN");
+				step(r, fw_now_s() - t0, sc->ending == FW_PEER_RESET ?
+				     "server continued (SIGCONT), close()s with SO_LINGER 0: an RST" :
+				     "server continued (SIGCONT), close()s: its FIN", NULL, H_UNKNOWN);
 			}
 			continue;	/* look again at once */
 		}
@@ -322,58 +527,312 @@ static void module_delta(const struct fw_stats *a, const struct fw_stats *b,
 	m->lifetime = (b->sum_us - a->sum_us) / 1e6;
 }
 
-static int report(const struct scen *sc, const struct conn *cn, long tmo,
-		  const struct result *r, const struct record *m)
+/* The tracepoint's answer: FIN_WAIT1 -> FIN_WAIT2 until FIN_WAIT2 -> X. */
+#define FW_TP_EVENTS 16
+struct tp_view {
+	struct fw_tp_event ev[FW_TP_EVENTS];
+	int n;
+	bool have;			/* both ends of FIN-WAIT-2 seen */
+	double fw2, in, out;		/* seconds; in, out on the scenario's clock */
+	int then;			/* the state after FIN_WAIT2 */
+};
+
+static void tp_digest(struct fw_trace *tr, double t0, struct tp_view *v)
+{
+	int i, in = -1, out = -1;
+
+	v->n = fw_trace_read(tr, v->ev, FW_TP_EVENTS);
+	if (v->n < 0) {
+		tr->on = false;		/* tr->why says why */
+		v->n = 0;
+	}
+	for (i = 0; i < v->n; i++) {
+		/* On CLOCK_MONOTONIC, like t0; else relative to the first. */
+		v->ev[i].t -= tr->mono ? t0 : v->ev[0].t;
+		if (v->ev[i].newstate == TCP_FIN_WAIT2 && in < 0)
+			in = i;
+		else if (v->ev[i].oldstate == TCP_FIN_WAIT2 &&
+			 v->ev[i].newstate != TCP_FIN_WAIT2 && in >= 0 && out < 0)
+			out = i;
+	}
+	v->have = in >= 0 && out >= 0;
+	if (v->have) {
+		v->in = v->ev[in].t;
+		v->out = v->ev[out].t;
+		v->fw2 = v->out - v->in;
+		v->then = v->ev[out].newstate;
+	}
+}
+
+static const char *secs(char *buf, size_t len, double s)
+{
+	if (s == 0)
+		snprintf(buf, len, "0 s");
+	else if (s < 1)
+		snprintf(buf, len, "%.3f ms", s * 1e3);
+	else
+		snprintf(buf, len, "%.3f s", s);
+	return buf;
+}
+
+/* The kernel rule's "held by", e.g. "full socket 10 s, then timewait socket 10 s". */
+static const char *rule_holders(char *buf, size_t len, const struct fw_expect *e)
+{
+	if (e->full <= 0)
+		snprintf(buf, len, "timewait socket at once");
+	else if (e->full >= e->lifetime)
+		snprintf(buf, len, "full socket only");
+	else
+		snprintf(buf, len, "full socket %.3f s, then timewait socket %.3f s",
+			 e->full, e->lifetime - e->full);
+	return buf;
+}
+
+/* "held by" from the first look at the holder (@first) and the first at a timewait socket. */
+static const char *seen_holders(char *buf, size_t len, double first, double tw_t)
+{
+	if (first < 0)
+		snprintf(buf, len, "-");
+	else if (tw_t < 0)
+		snprintf(buf, len, "full socket only");
+	else if (tw_t <= first)
+		snprintf(buf, len, "timewait socket from the first look (+%.3f s)", tw_t);
+	else
+		snprintf(buf, len, "full socket, then timewait socket from +%.3f s", tw_t);
+	return buf;
+}
+
+struct verdict {
+	bool agree;
+	char why[256];
+};
+
+static void judge(const struct scen *sc, const struct result *r,
+		  const struct record *m, const struct fw_expect *e, struct verdict *v)
 {
 	bool fresh = sc->netns && !strcmp(sc->netns, "new");
-	struct fw_expect e;
-	bool agree = true;
 
-	fw_expect(sc->ending, sc->at, tmo, &e);
-	printf("\nFIN-WAIT-2 lifetime of %s\n", cn->text);
-	if (!r->seen_fw2) {
-		printf("  observed                    never in FIN-WAIT-2 (now %s)\n",
-		       fw_tcp_state_name(r->exit_state));
-		agree = false;
-	} else if (!r->ended) {
-		printf("  observed                    still in FIN-WAIT-2 at +%.3f s: gave up\n",
-		       r->last_fw2);
-		agree = false;
-	} else {
-		printf("  observed (sock_diag)        %.3f s (left between +%.3f and +%.3f s), then %s\n",
-		       r->exit_t, r->last_fw2, r->exit_t, fw_tcp_state_name(r->exit_state));
-		agree = fw_seen_agrees(&e, r->last_fw2, r->exit_t, r->exit_state);
-	}
-	printf("  expected                    %.3f s, %s (tcp_fin_timeout %ld s%s)\n",
-	       e.lifetime, fw_left_name[e.reason], tmo,
-	       tmo > FW_TIMEWAIT_LEN_S ? ": above 60 s an orphan gets 2 x (tmo - 60)" : "");
+	v->agree = r->seen_fw2 && r->ended &&
+		   fw_seen_agrees(e, r->last_fw2, r->exit_t, r->exit_state);
+	if (m->loaded && (!m->completed || (fresh && !m->single) ||
+			  (m->single && (!r->ended ||
+					 !fw_record_agrees(e, m->lifetime, m->reason,
+							   r->last_fw2, r->exit_t)))))
+		v->agree = false;
+	if (v->agree)
+		snprintf(v->why, sizeof(v->why), "They agree.");
+	else
+		snprintf(v->why, sizeof(v->why),
+			 "They DISAGREE: the kernel's rules give %.3f to %.3f s and an exit by %s%s.",
+			 e->lo, e->hi, fw_left_name[e->reason],
+			 e->state == TCP_TIME_WAIT ? " to TIME-WAIT" : "");
+}
+
+#define ROW "  %-16s %-13s %-14s %s\n"
+
+static void report(const struct scen *sc, const struct conn *cn, long tmo,
+		   const struct result *r, const struct record *m,
+		   const struct fw_trace *tr, const struct tp_view *tp,
+		   const struct fw_expect *e, const struct verdict *v)
+{
+	bool fresh = sc->netns && !strcmp(sc->netns, "new");
+	char a[64], b[200], c[96];
+
+	say("\nFIN-WAIT-2 lifetime of %s\n", cn->text);
+	say(ROW, "", "lifetime", "then", "held by");
 	if (!m->loaded) {
-		printf("  finwait_stats               not loaded: no record (modprobe finwait_stats)\n");
+		say(ROW, "finwait_stats", "-", "-", "not loaded: no record (modprobe finwait_stats)");
 	} else if (!m->completed) {
-		printf("  finwait_stats               recorded no exit\n");
-		agree = false;
+		say(ROW, "finwait_stats", "-", "-", "recorded no exit");
 	} else if (!m->single) {
-		printf("  finwait_stats               %llu entries, %llu exits in this namespace meanwhile: %s\n",
-		       (unsigned long long)m->entered, (unsigned long long)m->completed,
-		       fresh ? "a fresh namespace must show exactly 1" :
-			       "this connection cannot be singled out");
-		if (fresh)
-			agree = false;
+		snprintf(b, sizeof(b), "%llu entries, %llu exits in this namespace meanwhile: %s",
+			 (unsigned long long)m->entered, (unsigned long long)m->completed,
+			 fresh ? "a fresh namespace must show exactly 1" :
+				 "this connection cannot be singled out");
+		say(ROW, "finwait_stats", "-", "-", b);
 	} else {
-		printf("  finwait_stats recorded      %.3f s, left_%s\n", m->lifetime,
-		       m->reason >= 0 ? fw_left_name[m->reason] : "?");
-		if (!r->ended || !fw_record_agrees(&e, m->lifetime, m->reason,
-						   r->last_fw2, r->exit_t))
-			agree = false;
+		snprintf(c, sizeof(c), "left_%s", m->reason >= 0 ? fw_left_name[m->reason] : "?");
+		say(ROW, "finwait_stats", secs(a, sizeof(a), m->lifetime), c,
+		    r->alone ? seen_holders(b, sizeof(b), r->mod_full_t >= 0 ? r->mod_full_t :
+					    r->mod_tw_t, r->mod_tw_t) :
+			    "(other connections in FIN-WAIT-2: current_timewait is not this one's)");
 	}
-	if (agree) {
-		printf("They agree.\n");
-		return 0;
+	if (!r->seen_fw2) {
+		say(ROW, "sock_diag", "-", fw_tcp_state_name(r->exit_state), "never in FIN-WAIT-2");
+	} else if (!r->ended) {
+		snprintf(b, sizeof(b), "still in FIN-WAIT-2 at +%.3f s: gave up", r->last_fw2);
+		say(ROW, "sock_diag", "-", "-", b);
+	} else {
+		seen_holders(c, sizeof(c), r->first_fw2, r->diag_tw_t);
+		snprintf(b, sizeof(b), "%s; left between +%.3f and +%.3f s", c,
+			 r->last_fw2, r->exit_t);
+		say(ROW, "sock_diag", secs(a, sizeof(a), r->exit_t),
+		    fw_tcp_state_name(r->exit_state), b);
 	}
-	printf("They DISAGREE: the kernel's rules give %.3f to %.3f s and an exit by %s%s.\n",
-	       e.lo, e.hi, fw_left_name[e.reason],
-	       e.state == TCP_TIME_WAIT ? " to TIME-WAIT" : "");
-	return EXIT_DISAGREE;
+	if (!tr->on) {
+		say(ROW, "tracepoint", "-", "-", tr->why);
+	} else if (!tp->have) {
+		say(ROW, "tracepoint", "-", "-", "no FIN_WAIT2 -> X event pair for this connection");
+	} else {
+		snprintf(b, sizeof(b), "full socket only: FIN_WAIT2 from +%.6f to +%.6f s",
+			 tp->in, tp->out);
+		say(ROW, "tracepoint", secs(a, sizeof(a), tp->fw2),
+		    fw_tcp_kernel_state_name(tp->then), b);
+	}
+	snprintf(c, sizeof(c), "left_%s", fw_left_name[e->reason]);
+	rule_holders(b, sizeof(b), e);
+	if (e->state == TCP_TIME_WAIT)
+		strcat(b, "; then TIME-WAIT");
+	say(ROW, "kernel rule", secs(a, sizeof(a), e->lifetime), c, b);
+	say("  (tcp_fin_timeout %ld s%s)\n", tmo, tmo > FW_TIMEWAIT_LEN_S ?
+	    ": above 60 s an orphan gets 2 x (tmo - 60), half on the full socket's keepalive timer" : "");
+	say("%s\n", v->why);
+	if (tr->on && tp->have)
+		say("tcp_set_state tracers (bcc tcpstates, tcplife) report %s of FIN-WAIT-2 here: the full socket's part only (by the rule, %s).\n",
+		    secs(a, sizeof(a), tp->fw2), secs(c, sizeof(c), e->full));
+}
+
+/* A JSON string, escaped. */
+static void jstr(const char *s)
+{
+	putchar('"');
+	for (; s && *s; s++) {
+		unsigned char ch = *s;
+
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+static void jnum_or_null(bool have, double v)
+{
+	if (have)
+		printf("%.6f", v);
+	else
+		printf("null");
+}
+
+static void report_json(const struct scen *sc, const struct conn *cn, long tmo,
+			long old_tmo, pid_t srv, const struct result *r,
+			const struct record *m, const struct fw_trace *tr,
+			const struct tp_view *tp, const struct fw_expect *e,
+			const struct verdict *v, int rc)
+{
+	bool peer = sc->ending == FW_PEER_CLOSE || sc->ending == FW_PEER_RESET;
+	int i;
+
+	printf("{\"scenario\":\"%s\",\"inputs\":{\"family\":%d,\"netns\":",
+	       ending_name[sc->ending], sc->family == AF_INET6 ? 6 : 4);
+	if (sc->netns)
+		jstr(sc->netns);
+	else
+		printf("null");
+	printf(",\"fin_timeout_s\":%ld,\"fin_timeout_was_s\":%ld,\"after_s\":", tmo, old_tmo);
+	jnum_or_null(peer, sc->at);
+	printf(",\"hold_s\":");
+	jnum_or_null(sc->ending == FW_HALF_CLOSE, sc->at);
+	printf(",\"port\":%d},", sc->port);
+	printf("\"connection\":{\"src\":");
+	jstr(cn->ip);
+	printf(",\"sport\":%u,\"dst\":", cn->sport);
+	jstr(cn->ip);
+	printf(",\"dport\":%u,\"server_pid\":%d},\"timeline\":[", cn->dport, (int)srv);
+	for (i = 0; i < r->nsteps; i++) {
+		const struct step *s = &r->steps[i];
+
+		printf("%s{\"t\":%.6f,", i ? "," : "", s->t);
+		if (s->action) {
+			printf("\"action\":");
+			jstr(s->action);
+			printf("}");
+			continue;
+		}
+		printf("\"state\":\"%s\",\"timer\":", fw_tcp_state_name(s->st.state));
+		if (s->st.state && s->st.timer)
+			printf("\"%s\",\"timer_left_s\":%.3f,\"retrans\":%u",
+			       fw_timer_name(s->st.timer), s->st.expires_ms / 1e3, s->st.retrans);
+		else
+			printf("null");
+		printf(",\"module_holder\":");
+		if (s->holder == H_FULL)
+			printf("\"full\"}");
+		else if (s->holder == H_TW)
+			printf("\"timewait\"}");
+		else
+			printf("null}");
+	}
+	printf("],\"timeline_truncated\":%s,\"views\":{", r->steps_lost ? "true" : "false");
+
+	printf("\"finwait_stats\":{\"loaded\":%s", m->loaded ? "true" : "false");
+	if (m->loaded)
+		printf(",\"entered\":%llu,\"completed\":%llu",
+		       (unsigned long long)m->entered, (unsigned long long)m->completed);
+	printf(",\"lifetime_s\":");
+	jnum_or_null(m->loaded && m->single, m->lifetime);
+	printf(",\"reason\":");
+	if (m->loaded && m->single && m->reason >= 0)
+		jstr(fw_left_name[m->reason]);
+	else
+		printf("null");
+	printf(",\"timewait_from_s\":");
+	jnum_or_null(r->alone && r->mod_tw_t >= 0, r->mod_tw_t);
+	printf(",\"full_socket_from_s\":");
+	jnum_or_null(r->alone && r->mod_full_t >= 0, r->mod_full_t);
+	printf("},");
+
+	printf("\"sock_diag\":{\"lifetime_s\":");
+	jnum_or_null(r->ended, r->exit_t);
+	printf(",\"last_fin_wait2_s\":");
+	jnum_or_null(r->seen_fw2, r->last_fw2);
+	printf(",\"then\":\"%s\",\"timewait_from_s\":", fw_tcp_state_name(r->exit_state));
+	jnum_or_null(r->diag_tw_t >= 0, r->diag_tw_t);
+	printf(",\"ss\":");
+	if (r->ss.found) {
+		printf("{\"t\":%.6f,\"line\":", r->ss.t);
+		jstr(r->ss.line);
+		printf(",\"timer_s\":%.3f,\"ms_suffix_means_seconds\":%s,\"sock_diag_timer_s\":%.3f}",
+		       r->ss.ms / 1e3, r->ss.old_ms ? "true" : "false", r->ss.diag_s);
+	} else {
+		printf("{\"why\":");
+		jstr(r->ss.tried ? r->ss.why : "no FIN-WAIT-2 timer with 1 to 10 s left was seen");
+		printf("}");
+	}
+	printf("},");
+
+	printf("\"tracepoint\":{\"event\":\"sock:inet_sock_set_state\",\"available\":%s",
+	       tr->on ? "true" : "false");
+	if (!tr->on) {
+		printf(",\"why\":");
+		jstr(tr->why);
+	} else {
+		printf(",\"clock\":\"%s\",\"fin_wait2_s\":", tr->mono ? "mono" : "relative");
+		jnum_or_null(tp->have, tp->fw2);
+		printf(",\"then\":");
+		if (tp->have)
+			jstr(fw_tcp_kernel_state_name(tp->then));
+		else
+			printf("null");
+		printf(",\"events\":[");
+		for (i = 0; i < tp->n; i++)
+			printf("%s{\"t\":%.6f,\"old\":\"%s\",\"new\":\"%s\"}", i ? "," : "",
+			       tp->ev[i].t, fw_tcp_kernel_state_name(tp->ev[i].oldstate),
+			       fw_tcp_kernel_state_name(tp->ev[i].newstate));
+		printf("]");
+	}
+	printf("},");
+
+	printf("\"kernel_rule\":{\"lifetime_s\":%.6f,\"lo_s\":%.6f,\"hi_s\":%.6f,\"reason\":\"%s\","
+	       "\"then\":\"%s\",\"full_socket_s\":%.6f,\"timewait_socket_s\":%.6f}},",
+	       e->lifetime, e->lo, e->hi, fw_left_name[e->reason],
+	       e->state == TCP_TIME_WAIT ? "TIME-WAIT" : "gone", e->full, e->lifetime - e->full);
+	printf("\"verdict\":{\"agree\":%s,\"text\":", v->agree ? "true" : "false");
+	jstr(v->why);
+	printf(",\"exit\":%d}}\n", rc);
 }
 
 static int fail(const char *what, int e)
@@ -391,9 +850,13 @@ static int step_fail(const char *what, int e)
 static int run(const struct scen *sc)
 {
 	struct fw_stats before, after;
+	struct fw_trace tr = { 0 };
+	struct tp_view tp = { 0 };
+	struct verdict v;
+	struct fw_expect ex;
 	struct sockaddr_storage ss = { 0 };
 	struct record m = { 0 };
-	struct result r = { 0 };
+	struct result r = { .diag_tw_t = -1, .mod_full_t = -1, .mod_tw_t = -1 };
 	struct conn cn = { .family = sc->family };
 	int lfd = -1, cfd = -1, nl = -1, up[2] = { -1, -1 }, ctl[2] = { -1, -1 };
 	socklen_t sl = sizeof(ss);
@@ -407,6 +870,7 @@ static int run(const struct scen *sc)
 
 	fw_catch_signals();
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	quiet = sc->json;
 	if (sc->netns && !strcmp(sc->netns, "new"))
 		e = fw_new_netns(err, sizeof(err));
 	else if (sc->netns)
@@ -431,13 +895,13 @@ static int run(const struct scen *sc)
 		restore = true;
 		tmo = sc->fin_timeout;
 	}
-	printf("finwait scenario %s: IPv%d, network namespace %s, tcp_fin_timeout %ld s",
+	say("finwait scenario %s: IPv%d, network namespace %s, tcp_fin_timeout %ld s",
 	       ending_name[sc->ending], sc->family == AF_INET6 ? 6 : 4,
 	       !sc->netns ? "of this process" : !strcmp(sc->netns, "new") ? "new" : sc->netns,
 	       tmo);
 	if (restore)
-		printf(" (was %ld s, restored at the end)", old_tmo);
-	printf("\n");
+		say(" (was %ld s, restored at the end)", old_tmo);
+	say("\n");
 
 	rc = EXIT_DISAGREE;
 	nl = fw_diag_open();
@@ -504,28 +968,33 @@ static int run(const struct scen *sc)
 	}
 	cn.sport = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 	describe(&cn);
-	printf("server pid %d accepted %s\n", srv, cn.text);
+	say("server pid %d accepted %s\n", srv, cn.text);
 
 	e = fw_read_stats(FW_PROC, &before, err, sizeof(err));
 	m.loaded = !e;
+	r.alone = m.loaded && before.current == 0;
 	if (e && e != -ENOENT)
-		printf("(finwait_stats unreadable: %s)\n", err);
+		say("(finwait_stats unreadable: %s)\n", err);
+	/* The tracepoint, for this connection only, before anything happens. */
+	if (!fw_trace_start(&tr, cn.sport, cn.dport))
+		say("tracepoint sock:inet_sock_set_state: on in %s for sport %u dport %u\n",
+		    tr.dir, cn.sport, cn.dport);
+	else
+		say("tracepoint view: %s\n", tr.why);
 
 	if (kill(srv, SIGSTOP) || waitpid(srv, &e, WUNTRACED) != srv || !WIFSTOPPED(e)) {
 		rc = step_fail("stopping the server", errno);
 		goto out;
 	}
-	printf("server stopped (SIGSTOP, as Ctrl+Z): it never calls close()\n");
+	say("server stopped (SIGSTOP, as Ctrl+Z): it never calls close()\n");
 	if (fw_interrupted) {
 		rc = EXIT_INTERRUPTED;
 		goto out;
 	}
 	if (sc->ending == FW_HALF_CLOSE)
-		printf("client shutdown(SHUT_WR)s at +0 and will close() at +%.3f s\n", sc->at);
+		say("the client will close() at +%.3f s\n", sc->at);
 	else if (sc->ending != FW_STOPPED_PEER)
-		printf("client close()s at +0; the server will close() at +%.3f s\n", sc->at);
-	else
-		printf("client close()s at +0\n");
+		say("the server will close() at +%.3f s\n", sc->at);
 	t0 = fw_now_s();
 	if (sc->ending == FW_HALF_CLOSE) {
 		e = shutdown(cfd, SHUT_WR);
@@ -537,8 +1006,10 @@ static int run(const struct scen *sc)
 		rc = step_fail("close", errno);
 		goto out;
 	}
+	step(&r, 0, sc->ending == FW_HALF_CLOSE ? "client shutdown(SHUT_WR)s" :
+	     "client close()s", NULL, H_UNKNOWN);
 	e = follow(sc, &cn, nl, &cfd, ctl[1], up[0], srv, t0,
-		   fw_orphan_lifetime(tmo) * 1.25 + sc->at + 10, &r);
+		   fw_orphan_lifetime(tmo) * 1.25 + sc->at + 10, m.loaded, &r);
 	if (e) {
 		rc = step_fail("following the socket", e);
 		goto out;
@@ -565,8 +1036,17 @@ static int run(const struct scen *sc)
 			fw_sleep_s(POLL_S);
 		} while (fw_now_s() < until);
 	}
-	rc = report(sc, &cn, tmo, &r, &m);
+	tp_digest(&tr, t0, &tp);
+	fw_trace_stop(&tr);
+	fw_expect(sc->ending, sc->at, tmo, &ex);
+	judge(sc, &r, &m, &ex, &v);
+	rc = v.agree ? 0 : EXIT_DISAGREE;
+	if (sc->json)
+		report_json(sc, &cn, tmo, old_tmo, srv, &r, &m, &tr, &tp, &ex, &v, rc);
+	else
+		report(sc, &cn, tmo, &r, &m, &tr, &tp, &ex, &v);
 out:
+	fw_trace_stop(&tr);
 	if (srv > 0) {
 		kill(srv, SIGKILL);
 		waitpid(srv, NULL, 0);
@@ -577,8 +1057,8 @@ out:
 			rc = fail("restoring " FW_SYSCTL_FIN, e);
 	}
 	if (rc == EXIT_INTERRUPTED)
-		printf("interrupted: server killed and reaped%s\n",
-		       restore ? ", tcp_fin_timeout restored" : "");
+		fprintf(sc->json ? stderr : stdout, "interrupted: server killed and reaped%s\n",
+			restore ? ", tcp_fin_timeout restored" : "");
 	if (cfd >= 0)
 		close(cfd);
 	if (lfd >= 0)

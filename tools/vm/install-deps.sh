@@ -16,8 +16,9 @@ pkgs=(
 	dkms sparse xz-utils zstd
 	# the other Debian kernels: their chroots (tools/vm/mkchroot.sh)
 	debootstrap
-	# checks of finwait's JSON and Prometheus output (tools/finwait/tests)
-	python3 python3-prometheus-client
+	# checks of finwait's JSON and Prometheus output (tools/finwait/tests;
+	# jq also in the guests)
+	python3 python3-prometheus-client jq
 )
 
 missing=()

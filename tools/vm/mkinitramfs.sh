@@ -47,6 +47,7 @@ copy_prog /usr/sbin/ip /sbin/ip
 copy_prog /bin/nc.openbsd /bin/nc
 copy_prog /usr/sbin/sysctl /sbin/sysctl
 copy_prog /usr/sbin/ethtool /sbin/ethtool
+copy_prog /usr/bin/jq /bin/jq
 copy_prog /usr/bin/kmod /bin/kmod
 for k in modprobe insmod rmmod lsmod depmod modinfo; do
 	rm -f "$root/sbin/$k" "$root/bin/$k"

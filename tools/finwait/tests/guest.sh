@@ -6,7 +6,9 @@
 # selftests' fw_conn, whose directory also holds their lib.sh). TAP output.
 #
 #   init netns  (untouched: its tcp_fin_timeout and counters are checked)
-#   fresh netns per scenario (finwait's default as root)
+#   fresh netns per scenario (finwait's default as root); its four views:
+#               finwait_stats, sock_diag (and ss -o's line), the tracepoint
+#               sock:inet_sock_set_state, the kernel's rule
 #   fwt         ip netns add fwt: --netns NAME, --netns PID, --port, watch
 #
 # Lifetimes are checked against the wall clock and the expected timer:
@@ -35,10 +37,16 @@ ok() {
 . "$(dirname "$fw_conn")/lib.sh"
 in_fwt() { [ "$(stat -L -c %i /proc/$1/ns/net)" = "$(stat -L -c %i /run/netns/fwt)" ]; }
 within() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v != "" && v >= lo && v <= hi) }'; }
-# The summary lines of a scenario's output ($out).
-observed() { sed -n 's/^  observed (sock_diag) *\([0-9.]*\) s.*/\1/p' <<<"$out"; }
-recorded() { sed -n 's/^  finwait_stats recorded *\([0-9.]*\) s, .*/\1/p' <<<"$out"; }
-reason() { sed -n 's/^  finwait_stats recorded *[0-9.]* s, left_\([a-z_]*\).*/\1/p' <<<"$out"; }
+# The rows of a scenario's table ($out): view NAME gives its lifetime in
+# seconds (the table prints "N s" or "N ms"), held NAME its last column.
+view() {
+	sed -n "s/^  $1  *\([0-9.]*\) \(m\{0,1\}s\)  .*/\1 \2/p" <<<"$out" |
+		awk '{ print $2 == "ms" ? $1 / 1000 : $1 }'
+}
+observed() { view sock_diag; }
+recorded() { view finwait_stats; }
+reason() { sed -n 's/^  finwait_stats  *[0-9.]* m\{0,1\}s  *left_\([a-z_]*\).*/\1/p' <<<"$out"; }
+held() { sed -n "s/^  $1  *\(-\|[0-9.]* m\{0,1\}s\)  *[^ ]*  *//p" <<<"$out"; }
 # json KEY: the first "KEY":number of the JSON text $out.
 json() { grep -o "\"$1\":[0-9-]*" <<<"$out" | head -1 | cut -d: -f2; }
 
@@ -74,18 +82,80 @@ ok $? "stopped-peer: countdown of $(wc -l <"$tmp/left") timewait lines from $(he
 [ "$(cat /proc/sys/net/ipv4/tcp_fin_timeout)" = "$init_fin" ] &&
 	[ "$(sed -n 's/^entered //p' $PROC)" = "$init_entered" ]
 ok $? "the init netns is untouched (tcp_fin_timeout $init_fin, entered $init_entered)"
+# The four views: the tracepoint (what tcpstates and tcplife see) ends
+# FIN-WAIT-2 at the handoff, microseconds in; the module saw the timewait
+# socket hold it; the trace instance is gone and the global event still off.
+tp=$(view tracepoint)
+within "$tp" 0 0.05 && within "$(recorded)" 2.9 4 &&
+	grep -q '^tracepoint sock:inet_sock_set_state: on in /sys/kernel/tracing/instances/finwait-' <<<"$out" &&
+	held finwait_stats | grep -Eq '^timewait socket from the first look \(\+0\.[0-9]{3} s\)$' &&
+	[ "$(held "kernel rule")" = "timewait socket at once" ] &&
+	[ -z "$(ls /sys/kernel/tracing/instances)" ] &&
+	[ "$(cat /sys/kernel/tracing/events/sock/inet_sock_set_state/enable)" = 0 ]
+ok $? "stopped-peer: tracepoint FIN-WAIT-2 ${tp:-?} s (< 0.05) of $(recorded) s; module: $(held finwait_stats); instance removed"
+# ss -o's raw line beside sock_diag's timer: the same time left.
+ss_left=$(sed -n 's/.*ss -o prints: FIN-WAIT-2 .*timer:(timewait,\([0-9.]*\)m\{0,1\}s\(ec\)\{0,1\},0)$/\1/p' <<<"$out")
+dec=$(sed -n 's/^ *that is \([0-9.]*\) s left (sock_diag just after: \([0-9.]*\) s).*/\1 \2/p' <<<"$out")
+[ -n "$ss_left" ] && [ "$(awk '{ print $1 }' <<<"$dec")" = "$ss_left" ] &&
+	within "$(awk '{ print $1 - $2 }' <<<"$dec")" 0 0.1 &&
+	{ ! grep -q "timer:(timewait,$ss_left""ms" <<<"$out" || grep -q 'seconds, printed "ms" by ss before' <<<"$out"; }
+ok $? "ss -o's line decoded: ${ss_left:-?} -> $(awk '{ print $1 " s, sock_diag " $2 " s" }' <<<"$dec")"
+
+# tcp_fin_timeout 62: 2 x (62 - 60) = 4 s, 2 s on the full socket's
+# keepalive timer (all the tracepoint sees), then 2 s on a timewait socket.
+scenario 4 timeout stopped-peer --fin-timeout 62
+tp=$(view tracepoint)
+within "$tp" 1.9 2.6 && [ "$(held "kernel rule")" = "full socket 2.000 s, then timewait socket 2.000 s" ] &&
+	held finwait_stats | grep -Eq '^full socket, then timewait socket from \+2\.[0-9]{3} s$' &&
+	grep -Eq 'FIN-WAIT-2  timer:\(keepalive,.*module: full socket' <<<"$out" &&
+	grep -Eq 'FIN-WAIT-2  timer:\(timewait,.*module: timewait socket' <<<"$out"
+ok $? "tcp_fin_timeout 62: tracepoint ${tp:-?} s (~2), module: $(held finwait_stats), both phases in the timeline"
 
 scenario 3 timeout stopped-peer --fin-timeout 3 -6 --netns new
 grep -q '^server pid [0-9]* accepted \[::1\]:[0-9]* -> \[::1\]:[0-9]*$' <<<"$out"
 ok $? "-6: the connection is [::1] to [::1]"
 
 scenario 1 peer_fin peer-close --after 1
-grep -Eq '^ +\+[0-9.]+s  TIME-WAIT +timer:\(timewait,' <<<"$out"
-ok $? "peer-close: the socket went on to TIME-WAIT"
+grep -Eq '^ +\+[0-9.]+s  TIME-WAIT +timer:\(timewait,' <<<"$out" && within "$(view tracepoint)" 0 0.05
+ok $? "peer-close: the socket went on to TIME-WAIT; tracepoint $(view tracepoint) s"
 scenario 1 reset peer-reset --after 1 -6
 scenario 3 timeout half-close --hold 1 --fin-timeout 2
-grep -q 'FIN-WAIT-2  *no timer$' <<<"$out" && grep -q 'client close()s: the socket is an orphan now' <<<"$out"
-ok $? "half-close: FIN-WAIT-2 with no timer until the client's close()"
+grep -q 'FIN-WAIT-2  *no timer  *module: full socket$' <<<"$out" &&
+	grep -q 'client close()s: the socket is an orphan now' <<<"$out" && within "$(view tracepoint)" 0.9 1.3
+ok $? "half-close: FIN-WAIT-2 on the full socket with no timer until close(); tracepoint $(view tracepoint) s (the hold)"
+
+# The tracepoint view where tracefs is missing (hidden in a mount namespace
+# of its own), and where it is not permitted (nobody): one line each, and
+# the scenario still runs to its verdict.
+out=$(unshare -m sh -c 'mount -t tmpfs none /sys/kernel && exec "$0" scenario peer-close --after 0.3' "$fw" 2>&1)
+rc=$?
+echo "$out" | sed 's/^/# /'
+[ "$rc" -eq 0 ] && grep -q '^tracepoint view: tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)$' <<<"$out" &&
+	held tracepoint | grep -q '^tracefs is not mounted' && [ -e /sys/kernel/tracing/instances ]
+ok $? "tracefs not mounted: said in one line, the scenario agrees (exit $rc)"
+out=$(su -s /bin/sh nobody -c "$fw scenario peer-close --after 0.3" 2>&1)
+rc=$?
+echo "$out" | sed 's/^/# /'
+[ "$rc" -eq 0 ] && [ "$(grep -c '^tracepoint view: .*run as root)$' <<<"$out")" = 1 ] &&
+	grep -q '^They agree\.$' <<<"$out"
+ok $? "tracefs as nobody: '$(sed -n 's/^tracepoint view: //p' <<<"$out")', exit $rc"
+
+# --json: one object, parsed back, with every view.
+out=$("$fw" scenario stopped-peer --fin-timeout 2 --port 4343 --json)
+rc=$?
+echo "$out" | sed 's/^/# /'
+jq -e '.scenario == "stopped-peer" and .inputs.fin_timeout_s == 2 and
+	.connection.dport == 4343 and .verdict.agree and .verdict.exit == 0 and
+	.views.finwait_stats.reason == "timeout" and
+	(.views.finwait_stats.lifetime_s | . >= 1.9 and . <= 2.9) and
+	.views.finwait_stats.timewait_from_s != null and
+	(.views.sock_diag.lifetime_s - .views.finwait_stats.lifetime_s | . >= -0.05 and . <= 0.3) and
+	.views.tracepoint.available and .views.tracepoint.fin_wait2_s < 0.05 and
+	(.views.tracepoint.events | map(.new) | index("TCP_CLOSE") != null) and
+	.views.kernel_rule.lifetime_s == 2 and .views.kernel_rule.full_socket_s == 0 and
+	(.timeline | length >= 3) and (.timeline[0].action == "client close()s")' <<<"$out" >/dev/null &&
+	[ "$rc" -eq 0 ] && [ "$(wc -l <<<"$out")" = 1 ]
+ok $? "scenario --json: one line, parsed by jq, the four views and the verdict"
 
 # A named netns: --netns NAME, --port, the sysctl restored, stats of it.
 ip netns add fwt && ip -n fwt link set lo up &&
@@ -211,7 +281,7 @@ ok $? "reset without the module: exit 1, 'not loaded'"
 out=$("$fw" scenario stopped-peer --fin-timeout 2 2>&1)
 rc=$?
 echo "$out" | sed 's/^/# /'
-[ "$rc" -eq 0 ] && grep -q 'finwait_stats  *not loaded: no record' <<<"$out" &&
+[ "$rc" -eq 0 ] && held finwait_stats | grep -q '^not loaded: no record' &&
 	within "$(observed)" 1.9 2.9
 ok $? "scenario without the module: runs, sees $(observed) s, says no record"
 modprobe finwait_stats

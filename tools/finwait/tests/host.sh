@@ -58,7 +58,7 @@ ok $? "--help lists stats, watch, reset, scenario"
 run scenario --help
 [ "$rc" -eq 0 ] &&
 	(for e in stopped-peer peer-close peer-reset half-close --fin-timeout --port -6 \
-		--netns --after --hold; do grep -q -- "$e" <<<"$out" || exit 1; done)
+		--netns --after --hold --json; do grep -q -- "$e" <<<"$out" || exit 1; done)
 ok $? "scenario --help lists the endings and every option"
 
 for f in typical empty halfclose; do
@@ -187,6 +187,8 @@ scenario peer-close --hold 1|--hold is not an option of peer-close
 scenario half-close --after 1|--after is not an option of half-close
 scenario stopped-peer -7|unknown option '-7'
 scenario stopped-peer bogus|unexpected argument 'bogus'
+scenario stopped-peer --json=1|bad option '--json=1'
+scenario stopped-peer --json bogus|unexpected argument 'bogus'
 scenario stopped-peer --netns fw-no-such-ns|no network namespace 'fw-no-such-ns'
 CASES
 [ "$(cat /proc/sys/net/ipv4/tcp_fin_timeout)" = "$sysctl_before" ]

@@ -4,7 +4,8 @@
  * broken input) and the three renderings byte for byte against the
  * fixtures, plus the arithmetic the renderings must keep (Prometheus
  * buckets cumulative and ending at the count, watch rates from a known
- * interval); a scenario's expectation and the verdicts, agreeing and not.
+ * interval); a scenario's expectation and the verdicts, agreeing and not;
+ * ss -o's timer field and the tracepoint's line read back.
  *
  *   test_stats FIXTURE_DIR
  */
@@ -224,6 +225,74 @@ static void judge(void)
 	fw_expect(FW_HALF_CLOSE, 1, 2, &e);
 	ok(near(e.lifetime, 3) && e.reason == FW_TIMEOUT && near(e.hi, 3.75),
 	   "half-close held 1 s, 2 s timeout: 3 s, 1/8 slack of the 2 s timer only");
+	ok(near(e.full, 1), "half-close held 1 s: the full socket's part is the 1 s");
+	fw_expect(FW_STOPPED_PEER, 1, 3, &e);
+	ok(near(e.full, 0), "stopped-peer, 3 s: a timewait socket at once, full part 0");
+	fw_expect(FW_STOPPED_PEER, 1, 70, &e);
+	ok(near(e.lifetime, 20) && near(e.full, 10),
+	   "stopped-peer, 70 s: 20 s, the full socket's keepalive part 10 s");
+	fw_expect(FW_PEER_CLOSE, 4, 70, &e);
+	ok(near(e.lifetime, 4) && near(e.full, 4) && e.reason == FW_PEER_FIN,
+	   "peer-close after 4 s, 70 s: 4 s, all of it on the full socket");
+	fw_expect(FW_HALF_CLOSE, 2, 62, &e);
+	ok(near(e.lifetime, 6) && near(e.full, 4),
+	   "half-close held 2 s, 62 s: 2 + 4 s, full socket 2 + 2 s");
+}
+
+/* ss -o's timer field, both formats; the tracepoint's line. */
+static void decode(void)
+{
+	static const struct {
+		const char *in;
+		long ms;
+		bool old;
+	} good[] = {
+		{ "1.751ms", 1751, true }, { "4.864ms,0)", 4864, true },
+		{ "1.751sec", 1751, false }, { "476ms", 476, false },
+		{ "13sec", 13000, false }, { "1min30sec", 90000, false },
+		{ "10min", 600000, false }, { "1min", 60000, false },
+		{ "9.501sec)", 9501, false }, { "0ms", 0, false },
+	};
+	static const char *const bad[] = {
+		"", "ms", "1.75ms", "1.7510ms", "12", "12s", "1min30", "4.864ms0", "x1sec",
+	};
+	static const char tp[] =
+		"          <idle>-0       [001] ..s2.  1234.567890: inet_sock_set_state: "
+		"family=AF_INET protocol=IPPROTO_TCP sport=40000 dport=8080 "
+		"saddr=127.0.0.1 daddr=127.0.0.1 saddrv6=::ffff:127.0.0.1 "
+		"daddrv6=::ffff:127.0.0.1 oldstate=TCP_FIN_WAIT1 newstate=TCP_FIN_WAIT2\n";
+	struct fw_tp_event ev;
+	unsigned int i;
+	bool old, all = true;
+	long ms;
+
+	for (i = 0; i < ARRAY_SIZE(good); i++)
+		if (fw_ss_timer_ms(good[i].in, &ms, &old) || ms != good[i].ms ||
+		    old != good[i].old) {
+			printf("# %s: got %ld ms\n", good[i].in, ms);
+			all = false;
+		}
+	ok(all, "ss timer: %u forms read back, 1.751ms as 1751 ms of the old form",
+	   (unsigned int)ARRAY_SIZE(good));
+	all = true;
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		if (!fw_ss_timer_ms(bad[i], &ms, &old)) {
+			printf("# '%s' accepted as %ld ms\n", bad[i], ms);
+			all = false;
+		}
+	ok(all, "ss timer: %u malformed times refused", (unsigned int)ARRAY_SIZE(bad));
+	ok(!fw_ss_line_timer_ms("FIN-WAIT-2 0 0 127.0.0.1:1 127.0.0.1:2 timer:(timewait,4.864ms,0)",
+				&ms, &old) && ms == 4864 && old &&
+	   fw_ss_line_timer_ms("ESTAB 0 0 127.0.0.1:1 127.0.0.1:2", &ms, &old),
+	   "ss line: the timer field found, a line without one refused");
+	ok(!fw_trace_parse_line(tp, &ev) && near(ev.t, 1234.56789) && ev.sport == 40000 &&
+	   ev.dport == 8080 && ev.oldstate == TCP_FIN_WAIT1 && ev.newstate == TCP_FIN_WAIT2,
+	   "tracepoint line: time, ports and both states");
+	ok(fw_trace_parse_line("# tracer: nop", &ev) &&
+	   fw_trace_parse_line("x-1 [000] .... 12.5: inet_sock_set_state: sport=1 dport=2 oldstate=TCP_BOGUS newstate=TCP_CLOSE", &ev) &&
+	   fw_trace_parse_line("x-1 [000] .... 12.5: inet_sock_set_state: sport=70000 dport=2 oldstate=TCP_CLOSE newstate=TCP_CLOSE", &ev) &&
+	   fw_trace_parse_line("x-1 [000] .... abc: inet_sock_set_state: sport=1 dport=2 oldstate=TCP_CLOSE newstate=TCP_CLOSE", &ev),
+	   "tracepoint line: a comment, an unknown state, a port over 65535, no time: refused");
 }
 
 int main(int argc, char **argv)
@@ -273,5 +342,6 @@ int main(int argc, char **argv)
 	prom_arithmetic("halfclose.txt");
 	rates();
 	judge();
+	decode();
 	return failed ? 1 : 0;
 }
