@@ -43,6 +43,7 @@ build_payload() {
 	rm -rf "$payload" && mkdir -p "$payload"
 	cp -a "$top/selftests" "$payload/"
 	cp -a "$top/tools/finwait" "$payload/finwait"
+	cp "$top/tools/demo-guest.sh" "$payload/"
 	make -s -C "$payload/selftests" KSRC="$("$vm/ksrc.sh")" all \
 		>"$out/selftests.build.log" 2>&1 || return 1
 	make -s -C "$payload/finwait" VERSION="$ver" CFLAGS="-O2 -g -Werror" finwait \

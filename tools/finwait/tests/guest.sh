@@ -9,6 +9,7 @@
 #   fresh netns per scenario (finwait's default as root); its four views:
 #               finwait_stats, sock_diag (and ss -o's line), the tracepoint
 #               sock:inet_sock_set_state, the kernel's rule
+#   demo        tools/demo-guest.sh, as make demo runs it
 #   fwt         ip netns add fwt: --netns NAME, --netns PID, --port, watch
 #
 # Lifetimes are checked against the wall clock and the expected timer:
@@ -285,6 +286,24 @@ echo "$out" | sed 's/^/# /'
 	within "$(observed)" 1.9 2.9
 ok $? "scenario without the module: runs, sees $(observed) s, says no record"
 modprobe finwait_stats
+
+# The demo (make demo runs the same script in the distro guest).
+demo=$(dirname "$fw")/../demo-guest.sh
+t0=$(now_ms)
+out=$(bash "$demo" "$fw" 3 2>&1)
+rc=$?
+ms=$(( $(now_ms) - t0 ))
+echo "$out" | sed 's/^/# /'
+[ "$rc" -eq 0 ] && grep -q '^== 1\. ' <<<"$out" && grep -q '^== 2\. ' <<<"$out" && grep -q '^== 3\. ' <<<"$out" &&
+	grep -Eq '^     FIN-WAIT-2 .*127\.0\.0\.1:8080 +timer:\(timewait,' <<<"$out" &&
+	grep -q 'ss -o prints: FIN-WAIT-2 ' <<<"$out" &&
+	(for r in finwait_stats sock_diag tracepoint 'kernel rule'; do
+		grep -Eq "^     $r +[0-9.]+ m?s " <<<"$out" || exit 1
+	done) &&
+	grep -q '^   They agree\.$' <<<"$out" && grep -q '^   tcp_set_state tracers (bcc tcpstates, tcplife) report ' <<<"$out" &&
+	grep -Eq '^   entered +1 ' <<<"$out" &&
+	[ "$(cat /proc/sys/net/ipv4/tcp_fin_timeout)" = "$init_fin" ] && ! ip netns list | grep -q demo
+ok $? "demo-guest.sh: its three parts, the four views, exit $rc in $ms ms; init netns's tcp_fin_timeout back to $init_fin"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]
