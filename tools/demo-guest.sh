@@ -18,8 +18,23 @@ set -u
 fw=$1 fin=$2
 port=8080
 
+# until_ok WHAT CMD...: poll CMD every 0.1 s, up to 10 s; else say WHAT and fail.
+until_ok() {
+	local what=$1 i
+	shift
+	for i in $(seq 100); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	echo "demo: $what did not happen within 10 s" >&2
+	exit 1
+}
+listening() { ss -Htln "( sport = :$port )" | grep -q .; }
+connected() { ss -Htn state established "( dport = :$port )" | grep -q .; }
+
 cleanup() {
 	[ -n "${srv:-}" ] && kill -KILL "$srv" 2>/dev/null
+	[ -n "${cli:-}" ] && kill -KILL "$cli" 2>/dev/null
 	[ -n "${old_fin:-}" ] && sysctl -qw net.ipv4.tcp_fin_timeout="$old_fin"
 	ip netns del demo 2>/dev/null
 }
@@ -31,16 +46,17 @@ sysctl -qw net.ipv4.tcp_fin_timeout="$fin"
 echo "   net.ipv4.tcp_fin_timeout = $fin"
 nc -l -d 127.0.0.1 $port >/dev/null &
 srv=$!
-until ss -Htln "( sport = :$port )" | grep -q .; do sleep 0.1; done
+until_ok "nc -l on port $port (is the port free?)" listening
 # With job control on, a background job takes SIGINT as a foreground nc would.
 set -m
 nc -d 127.0.0.1 $port &
 cli=$!
 set +m
-until ss -Htn state established "( dport = :$port )" | grep -q .; do sleep 0.1; done
+until_ok "the connection to port $port" connected
 kill -STOP $srv
 kill -INT $cli
 wait $cli 2>/dev/null
+cli=
 echo "   server stopped (kill -STOP, as Ctrl+Z); client closed (kill -INT, as Ctrl+C); ss -o:"
 for i in 1 2 3; do
 	ss -tno "( dport = :$port )" | sed 1d | sed 's/^/     /'

@@ -4,6 +4,7 @@
  * sock:inet_sock_set_state from tracefs, and the timer field of "ss -o".
  * No system calls here: tests/test_stats.c checks both on real lines.
  */
+#include <math.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +94,7 @@ int fw_trace_parse_line(const char *line, struct fw_tp_event *ev)
 	if (p == tag || *p < '0' || *p > '9')
 		return -1;
 	ev->t = strtod(p, &end);
-	if (end != tag)
+	if (end != tag || !isfinite(ev->t))
 		return -1;
 	if (port_field(tag, " sport=", &ev->sport) ||
 	    port_field(tag, " dport=", &ev->dport))
@@ -120,55 +121,55 @@ static const char *digits(const char *s, long *v, int *n)
  * milliseconds end in "ms": 1.751 s prints "1.751ms". A dot is never
  * followed by milliseconds alone, so the old form reads back exactly;
  * @old_ms is set when it is the old, misleading form.
- * -1 when @s (up to ',' or ')' or the end) is not such a time.
+ * -1 when @s (up to ',' or ')' or the end) is not such a time; then
+ * nothing is written.
  */
 int fw_ss_timer_ms(const char *s, long *ms, bool *old_ms)
 {
 	long v, frac, total = 0;
-	bool any = false;
+	bool old = false;
 	int n, nf;
 
-	*old_ms = false;
-	for (;;) {
-		s = digits(s, &v, &n);
-		if (!n)
-			return -1;
-		if (!strncmp(s, "min", 3)) {
-			total += v * 60000;
-			s += 3;
-			any = true;
-			if (*s >= '0' && *s <= '9')
-				continue;
-			break;
-		}
-		if (*s == '.') {
-			s = digits(s + 1, &frac, &nf);
-			if (nf != 3)
+	s = digits(s, &v, &n);
+	if (!n)
+		return -1;
+	if (!strncmp(s, "min", 3)) {
+		/* Minutes, then whole seconds or nothing. */
+		total = v * 60000;
+		s += 3;
+		if (*s >= '0' && *s <= '9') {
+			s = digits(s, &v, &n);
+			if (strncmp(s, "sec", 3))
 				return -1;
-			total += v * 1000 + frac;
-			if (!strncmp(s, "sec", 3)) {
-				s += 3;
-			} else if (!strncmp(s, "ms", 2)) {
-				s += 2;
-				*old_ms = true;
-			} else {
-				return -1;
-			}
-		} else if (!strncmp(s, "sec", 3)) {
 			total += v * 1000;
 			s += 3;
+		}
+	} else if (*s == '.') {
+		s = digits(s + 1, &frac, &nf);
+		if (nf != 3)
+			return -1;
+		total = v * 1000 + frac;
+		if (!strncmp(s, "sec", 3)) {
+			s += 3;
 		} else if (!strncmp(s, "ms", 2)) {
-			total += v;
 			s += 2;
+			old = true;
 		} else {
 			return -1;
 		}
-		any = true;
-		break;
+	} else if (!strncmp(s, "sec", 3)) {
+		total = v * 1000;
+		s += 3;
+	} else if (!strncmp(s, "ms", 2)) {
+		total = v;
+		s += 2;
+	} else {
+		return -1;
 	}
-	if (!any || (*s && *s != ',' && *s != ')'))
+	if (*s && *s != ',' && *s != ')')
 		return -1;
 	*ms = total;
+	*old_ms = old;
 	return 0;
 }
 

@@ -81,6 +81,7 @@ struct fw_expect {
 
 double fw_orphan_lifetime(long tmo);
 void fw_expect(enum fw_ending ending, double at, long tmo, struct fw_expect *e);
+void fw_expect_no_handoff(struct fw_expect *e);
 bool fw_seen_agrees(const struct fw_expect *e, double last, double exit, int state);
 bool fw_record_agrees(const struct fw_expect *e, double lifetime, int reason,
 		      double last, double exit);
@@ -104,7 +105,7 @@ struct fw_trace {
 	char why[320];		/* when not on: why, in one line */
 };
 
-int fw_trace_start(struct fw_trace *t, uint16_t sport, uint16_t dport);
+int fw_trace_start(struct fw_trace *t, int family, uint16_t sport, uint16_t dport);
 int fw_trace_read(struct fw_trace *t, struct fw_tp_event *ev, int max);
 void fw_trace_stop(struct fw_trace *t);
 

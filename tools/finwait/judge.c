@@ -58,6 +58,17 @@ void fw_expect(enum fw_ending ending, double at, long tmo, struct fw_expect *e)
 	e->hi = e->lifetime + (e->reason == FW_TIMEOUT ? timer / 8 : 0) + 0.5;
 }
 
+/*
+ * No handoff: the ACK of our FIN was processed from the backlog while
+ * close() owned the socket, which then saw FIN_WAIT1 and armed the
+ * keepalive timer instead (tcp_close()); the full socket keeps the
+ * connection to the end, and the lifetime is the same.
+ */
+void fw_expect_no_handoff(struct fw_expect *e)
+{
+	e->full = e->lifetime;
+}
+
 /* The socket was last seen in FIN-WAIT-2 at @last, then in @state at @exit. */
 bool fw_seen_agrees(const struct fw_expect *e, double last, double exit, int state)
 {

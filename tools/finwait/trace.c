@@ -5,10 +5,11 @@
  * read through tracefs for one connection.
  *
  * Nothing global is touched: the event is enabled in a trace instance of
- * our own (instances/finwait-PID), with its own small buffer, the CLOCK_
- * MONOTONIC trace clock and a filter on the connection's two ports; the
- * instance is removed at the end, and an instance left behind by a run
- * that was killed is removed by the next run.
+ * our own (instances/finwait-PIDNS-PID), with its own small buffer, the
+ * CLOCK_MONOTONIC trace clock and a filter on the connection's family and
+ * two ports (tracefs is global: the same ports in another namespace would
+ * match too); the instance is removed at the end, and an instance left
+ * behind by a run that was killed is removed by the next run.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -32,35 +33,48 @@ static const char *const tracefs_roots[] = {
 static int put(const char *dir, const char *file, const char *val)
 {
 	char path[512];
-	ssize_t len = strlen(val);
+	ssize_t k, len = strlen(val);
 	int fd, e = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, val, len) != len)
-		e = -errno;
+	k = write(fd, val, len);
+	if (k != len)
+		e = k < 0 ? -errno : -EIO;
 	close(fd);
 	return e;
 }
 
-/* Instances of runs that were killed: their process is gone. */
-static void remove_stale(const char *root)
+/*
+ * Our instance is "finwait-PIDNS-PID": PIDNS the inode of our PID
+ * namespace, so that a run in another one (a container) is never taken
+ * for a dead one of ours.
+ */
+static unsigned long pidns_ino(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/pid", &st) ? 0 : (unsigned long)st.st_ino;
+}
+
+/* Instances of runs in our PID namespace that were killed: their process is gone. */
+static void remove_stale(const char *root, unsigned long ns)
 {
 	char path[512];
 	struct dirent *d;
-	long pid;
+	unsigned long dns;
 	DIR *dir;
+	int pid, len;
 
 	snprintf(path, sizeof(path), "%s/instances", root);
 	dir = opendir(path);
 	if (!dir)
 		return;
 	while ((d = readdir(dir))) {
-		if (strncmp(d->d_name, FW_INSTANCE, strlen(FW_INSTANCE)) ||
-		    fw_parse_long(d->d_name + strlen(FW_INSTANCE), 1, INT32_MAX, &pid) ||
-		    !kill(pid, 0) || errno != ESRCH)
+		if (sscanf(d->d_name, FW_INSTANCE "%lu-%d%n", &dns, &pid, &len) != 2 ||
+		    d->d_name[len] || dns != ns || pid <= 0 || !kill(pid, 0) || errno != ESRCH)
 			continue;
 		snprintf(path, sizeof(path), "%s/instances/%s", root, d->d_name);
 		rmdir(path);
@@ -68,10 +82,11 @@ static void remove_stale(const char *root)
 	closedir(dir);
 }
 
-int fw_trace_start(struct fw_trace *t, uint16_t sport, uint16_t dport)
+int fw_trace_start(struct fw_trace *t, int family, uint16_t sport, uint16_t dport)
 {
 	const char *root = NULL;
 	char path[512], filter[96];
+	unsigned long ns;
 	unsigned int i;
 	int e = -ENOENT;
 
@@ -95,11 +110,15 @@ int fw_trace_start(struct fw_trace *t, uint16_t sport, uint16_t dport)
 			 tracefs_roots[0]);
 		return e;
 	}
-	remove_stale(root);
-	snprintf(t->dir, sizeof(t->dir), "%s/instances/" FW_INSTANCE "%d", root,
+	ns = pidns_ino();
+	remove_stale(root, ns);
+	snprintf(t->dir, sizeof(t->dir), "%s/instances/" FW_INSTANCE "%lu-%d", root, ns,
 		 (int)getpid());
-	if (mkdir(t->dir, 0700)) {
-		e = -errno;
+	e = mkdir(t->dir, 0700) ? -errno : 0;
+	/* Left by a killed run whose PID we now have: it is ours to remove. */
+	if (e == -EEXIST && !rmdir(t->dir))
+		e = mkdir(t->dir, 0700) ? -errno : 0;
+	if (e) {
 		snprintf(t->why, sizeof(t->why), "cannot create the trace instance %s: %s%s",
 			 t->dir, strerror(-e), e == -EACCES || e == -EPERM ? " (run as root)" : "");
 		t->dir[0] = '\0';
@@ -116,7 +135,8 @@ int fw_trace_start(struct fw_trace *t, uint16_t sport, uint16_t dport)
 	put(t->dir, "buffer_size_kb", "16");
 	/* Timestamps on the clock of fw_now_s(); without it, deltas only. */
 	t->mono = !put(t->dir, "trace_clock", "mono");
-	snprintf(filter, sizeof(filter), "sport == %u && dport == %u", sport, dport);
+	snprintf(filter, sizeof(filter), "family == %d && sport == %u && dport == %u",
+		 family, sport, dport);
 	e = put(t->dir, FW_EVENT "/filter", filter);
 	if (!e)
 		e = put(t->dir, FW_EVENT "/enable", "1");

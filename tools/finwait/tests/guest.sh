@@ -86,21 +86,37 @@ ok $? "the init netns is untouched (tcp_fin_timeout $init_fin, entered $init_ent
 # The four views: the tracepoint (what tcpstates and tcplife see) ends
 # FIN-WAIT-2 at the handoff, microseconds in; the module saw the timewait
 # socket hold it; the trace instance is gone and the global event still off.
+# Where the ACK of our FIN was processed from the backlog during close()
+# (README "Known kernel behaviours"), there is no handoff: the full socket
+# holds the connection to the end, and the tracepoint sees all of it.
+handoff() { ! grep -q '^  (no timewait socket: ' <<<"$out"; }
 tp=$(view tracepoint)
-within "$tp" 0 0.05 && within "$(recorded)" 2.9 4 &&
+if handoff; then
+	within "$tp" 0 0.05 &&
+		held finwait_stats | grep -Eq '^timewait socket from the first look \(\+0\.[0-9]{3} s\)$' &&
+		[ "$(held "kernel rule")" = "timewait socket at once" ]
+else
+	within "$tp" "$(awk -v r="$(recorded)" 'BEGIN { print r - 0.3 }')" "$(recorded)" &&
+		[ "$(held finwait_stats)" = "full socket only" ] &&
+		[ "$(held "kernel rule")" = "full socket only" ]
+fi && within "$(recorded)" 2.9 4 &&
 	grep -q '^tracepoint sock:inet_sock_set_state: on in /sys/kernel/tracing/instances/finwait-' <<<"$out" &&
-	held finwait_stats | grep -Eq '^timewait socket from the first look \(\+0\.[0-9]{3} s\)$' &&
-	[ "$(held "kernel rule")" = "timewait socket at once" ] &&
 	[ -z "$(ls /sys/kernel/tracing/instances)" ] &&
 	[ "$(cat /sys/kernel/tracing/events/sock/inet_sock_set_state/enable)" = 0 ]
-ok $? "stopped-peer: tracepoint FIN-WAIT-2 ${tp:-?} s (< 0.05) of $(recorded) s; module: $(held finwait_stats); instance removed"
-# ss -o's raw line beside sock_diag's timer: the same time left.
-ss_left=$(sed -n 's/.*ss -o prints: FIN-WAIT-2 .*timer:(timewait,\([0-9.]*\)m\{0,1\}s\(ec\)\{0,1\},0)$/\1/p' <<<"$out")
+ok $? "stopped-peer: tracepoint FIN-WAIT-2 ${tp:-?} s of $(recorded) s ($(handoff && echo handoff, under 0.05 s || echo 'no handoff: all of it')); module: $(held finwait_stats); instance removed"
+# ss -o's raw line beside sock_diag's timer: the same time left. ss's
+# field read here by its own rules: N.NNNms (old iproute2) and N.NNNsec
+# are seconds, Nms milliseconds, Nsec seconds.
+raw=$(sed -n 's/.*ss -o prints: FIN-WAIT-2 .*timer:([a-z]*,\([0-9.]*[a-z]*\),0)$/\1/p' <<<"$out")
+ss_s=$(awk -v f="$raw" 'BEGIN {
+	v = f + 0; u = f; sub(/^[0-9.]*/, "", u)
+	if (u == "ms" && index(f, ".") == 0) v /= 1000; else if (u != "ms" && u != "sec") v = ""
+	print v }')
 dec=$(sed -n 's/^ *that is \([0-9.]*\) s left (sock_diag just after: \([0-9.]*\) s).*/\1 \2/p' <<<"$out")
-[ -n "$ss_left" ] && [ "$(awk '{ print $1 }' <<<"$dec")" = "$ss_left" ] &&
-	within "$(awk '{ print $1 - $2 }' <<<"$dec")" 0 0.1 &&
-	{ ! grep -q "timer:(timewait,$ss_left""ms" <<<"$out" || grep -q 'seconds, printed "ms" by ss before' <<<"$out"; }
-ok $? "ss -o's line decoded: ${ss_left:-?} -> $(awk '{ print $1 " s, sock_diag " $2 " s" }' <<<"$dec")"
+[ -n "$ss_s" ] && within "$(awk -v s="$ss_s" '{ print $1 - s }' <<<"$dec")" -0.0005 0.0005 &&
+	within "$(awk '{ print $1 - $2 }' <<<"$dec")" 0 0.2 &&
+	{ ! [[ $raw == *.*ms ]] || grep -q 'seconds, printed "ms" by ss before' <<<"$out"; }
+ok $? "ss -o's line decoded: ${raw:-?} -> $(awk '{ print $1 " s, sock_diag " $2 " s" }' <<<"$dec")"
 
 # tcp_fin_timeout 62: 2 x (62 - 60) = 4 s, 2 s on the full socket's
 # keepalive timer (all the tracepoint sees), then 2 s on a timewait socket.
@@ -117,7 +133,8 @@ grep -q '^server pid [0-9]* accepted \[::1\]:[0-9]* -> \[::1\]:[0-9]*$' <<<"$out
 ok $? "-6: the connection is [::1] to [::1]"
 
 scenario 1 peer_fin peer-close --after 1
-grep -Eq '^ +\+[0-9.]+s  TIME-WAIT +timer:\(timewait,' <<<"$out" && within "$(view tracepoint)" 0 0.05
+grep -Eq '^ +\+[0-9.]+s  TIME-WAIT +timer:\(timewait,' <<<"$out" &&
+	if handoff; then within "$(view tracepoint)" 0 0.05; else within "$(view tracepoint)" 0.9 1.2; fi
 ok $? "peer-close: the socket went on to TIME-WAIT; tracepoint $(view tracepoint) s"
 scenario 1 reset peer-reset --after 1 -6
 scenario 3 timeout half-close --hold 1 --fin-timeout 2
@@ -141,6 +158,15 @@ echo "$out" | sed 's/^/# /'
 	grep -q '^They agree\.$' <<<"$out"
 ok $? "tracefs as nobody: '$(sed -n 's/^tracepoint view: //p' <<<"$out")', exit $rc"
 
+# Instances left by killed runs: ours (this PID namespace, a dead PID) is
+# removed by the next run, another PID namespace's is left alone.
+inst=/sys/kernel/tracing/instances
+ours=$inst/finwait-$(stat -L -c %i /proc/self/ns/pid)-4194303 theirs=$inst/finwait-1-4194302
+mkdir "$ours" "$theirs" && out=$("$fw" scenario peer-close --after 0.2 2>&1) &&
+	[ ! -e "$ours" ] && [ -d "$theirs" ] && grep -q '^They agree\.$' <<<"$out"
+ok $? "a killed run's trace instance is removed by the next run; another PID namespace's is kept"
+rmdir "$ours" "$theirs" 2>/dev/null
+
 # --json: one object, parsed back, with every view.
 out=$("$fw" scenario stopped-peer --fin-timeout 2 --port 4343 --json)
 rc=$?
@@ -149,11 +175,14 @@ jq -e '.scenario == "stopped-peer" and .inputs.fin_timeout_s == 2 and
 	.connection.dport == 4343 and .verdict.agree and .verdict.exit == 0 and
 	.views.finwait_stats.reason == "timeout" and
 	(.views.finwait_stats.lifetime_s | . >= 1.9 and . <= 2.9) and
-	.views.finwait_stats.timewait_from_s != null and
+	(.views.finwait_stats.timewait_from_s != null or (.views.kernel_rule.handoff | not)) and
 	(.views.sock_diag.lifetime_s - .views.finwait_stats.lifetime_s | . >= -0.05 and . <= 0.3) and
-	.views.tracepoint.available and .views.tracepoint.fin_wait2_s < 0.05 and
+	.views.tracepoint.available and
+	(if .views.kernel_rule.handoff then .views.tracepoint.fin_wait2_s < 0.05
+	 else .views.tracepoint.fin_wait2_s > 1.5 end) and
 	(.views.tracepoint.events | map(.new) | index("TCP_CLOSE") != null) and
-	.views.kernel_rule.lifetime_s == 2 and .views.kernel_rule.full_socket_s == 0 and
+	.views.kernel_rule.lifetime_s == 2 and
+	.views.kernel_rule.full_socket_s == (if .views.kernel_rule.handoff then 0 else 2 end) and
 	(.timeline | length >= 3) and (.timeline[0].action == "client close()s")' <<<"$out" >/dev/null &&
 	[ "$rc" -eq 0 ] && [ "$(wc -l <<<"$out")" = 1 ]
 ok $? "scenario --json: one line, parsed by jq, the four views and the verdict"
@@ -262,8 +291,9 @@ sed 's/^/# /' "$tmp/scen"
 [ "$seen" -eq 0 ] && [ "$rc" -eq 130 ] && [ "$ms" -lt 2000 ] && [ -n "$srv" ] &&
 	[ ! -e "/proc/$srv" ] &&
 	grep -q '^interrupted: server killed and reaped, tcp_fin_timeout restored$' "$tmp/scen" &&
-	[ "$(ip netns exec fwt cat /proc/sys/net/ipv4/tcp_fin_timeout)" = 50 ]
-ok $? "Ctrl+C during a scenario: exit 130 in $ms ms, server $srv gone, fwt's tcp_fin_timeout back to 50"
+	[ "$(ip netns exec fwt cat /proc/sys/net/ipv4/tcp_fin_timeout)" = 50 ] &&
+	[ -z "$(ls /sys/kernel/tracing/instances)" ]
+ok $? "Ctrl+C during a scenario: exit 130 in $ms ms, server $srv gone, fwt's tcp_fin_timeout back to 50, trace instance removed"
 
 # Output closed early (| head): no SIGPIPE death, the sysctl restored.
 "$fw" scenario stopped-peer --netns fwt --fin-timeout 2 | head -1 >/dev/null
@@ -300,7 +330,7 @@ echo "$out" | sed 's/^/# /'
 	(for r in finwait_stats sock_diag tracepoint 'kernel rule'; do
 		grep -Eq "^     $r +[0-9.]+ m?s " <<<"$out" || exit 1
 	done) &&
-	grep -q '^   They agree\.$' <<<"$out" && grep -q '^   tcp_set_state tracers (bcc tcpstates, tcplife) report ' <<<"$out" &&
+	grep -q '^   They agree\.$' <<<"$out" && grep -q '^   A tcp_set_state tracer (bcc tcpstates) reports ' <<<"$out" &&
 	grep -Eq '^   entered +1 ' <<<"$out" &&
 	[ "$(cat /proc/sys/net/ipv4/tcp_fin_timeout)" = "$init_fin" ] && ! ip netns list | grep -q demo
 ok $? "demo-guest.sh: its three parts, the four views, exit $rc in $ms ms; init netns's tcp_fin_timeout back to $init_fin"

@@ -234,6 +234,10 @@ static void judge(void)
 	fw_expect(FW_PEER_CLOSE, 4, 70, &e);
 	ok(near(e.lifetime, 4) && near(e.full, 4) && e.reason == FW_PEER_FIN,
 	   "peer-close after 4 s, 70 s: 4 s, all of it on the full socket");
+	fw_expect(FW_STOPPED_PEER, 1, 3, &e);
+	fw_expect_no_handoff(&e);
+	ok(near(e.lifetime, 3) && near(e.full, 3) && e.reason == FW_TIMEOUT,
+	   "stopped-peer, 3 s, no handoff (backlog): 3 s, all on the full socket");
 	fw_expect(FW_HALF_CLOSE, 2, 62, &e);
 	ok(near(e.lifetime, 6) && near(e.full, 4),
 	   "half-close held 2 s, 62 s: 2 + 4 s, full socket 2 + 2 s");
@@ -255,6 +259,7 @@ static void decode(void)
 	};
 	static const char *const bad[] = {
 		"", "ms", "1.75ms", "1.7510ms", "12", "12s", "1min30", "4.864ms0", "x1sec",
+		"1min1min", "1min5.751ms", "1.751msX", "1e3ms",
 	};
 	static const char tp[] =
 		"          <idle>-0       [001] ..s2.  1234.567890: inet_sock_set_state: "
@@ -275,12 +280,15 @@ static void decode(void)
 	ok(all, "ss timer: %u forms read back, 1.751ms as 1751 ms of the old form",
 	   (unsigned int)ARRAY_SIZE(good));
 	all = true;
-	for (i = 0; i < ARRAY_SIZE(bad); i++)
-		if (!fw_ss_timer_ms(bad[i], &ms, &old)) {
-			printf("# '%s' accepted as %ld ms\n", bad[i], ms);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		ms = -7;
+		old = false;
+		if (!fw_ss_timer_ms(bad[i], &ms, &old) || ms != -7 || old) {
+			printf("# '%s' accepted as %ld ms, or written to\n", bad[i], ms);
 			all = false;
 		}
-	ok(all, "ss timer: %u malformed times refused", (unsigned int)ARRAY_SIZE(bad));
+	}
+	ok(all, "ss timer: %u malformed times refused, nothing written", (unsigned int)ARRAY_SIZE(bad));
 	ok(!fw_ss_line_timer_ms("FIN-WAIT-2 0 0 127.0.0.1:1 127.0.0.1:2 timer:(timewait,4.864ms,0)",
 				&ms, &old) && ms == 4864 && old &&
 	   fw_ss_line_timer_ms("ESTAB 0 0 127.0.0.1:1 127.0.0.1:2", &ms, &old),
@@ -291,8 +299,9 @@ static void decode(void)
 	ok(fw_trace_parse_line("# tracer: nop", &ev) &&
 	   fw_trace_parse_line("x-1 [000] .... 12.5: inet_sock_set_state: sport=1 dport=2 oldstate=TCP_BOGUS newstate=TCP_CLOSE", &ev) &&
 	   fw_trace_parse_line("x-1 [000] .... 12.5: inet_sock_set_state: sport=70000 dport=2 oldstate=TCP_CLOSE newstate=TCP_CLOSE", &ev) &&
-	   fw_trace_parse_line("x-1 [000] .... abc: inet_sock_set_state: sport=1 dport=2 oldstate=TCP_CLOSE newstate=TCP_CLOSE", &ev),
-	   "tracepoint line: a comment, an unknown state, a port over 65535, no time: refused");
+	   fw_trace_parse_line("x-1 [000] .... abc: inet_sock_set_state: sport=1 dport=2 oldstate=TCP_CLOSE newstate=TCP_CLOSE", &ev) &&
+	   fw_trace_parse_line("x-1 [000] .... 1e999: inet_sock_set_state: sport=1 dport=2 oldstate=TCP_CLOSE newstate=TCP_CLOSE", &ev),
+	   "tracepoint line: a comment, an unknown state, a port over 65535, no time, an infinite one: refused");
 }
 
 int main(int argc, char **argv)
