@@ -95,6 +95,22 @@ static inline unsigned int fw_irq_level(void)
 	       (in_serving_softirq() ? 1 : 0);
 }
 
+/*
+ * The netns cookie, for the trace event: a u64 set at netns creation from
+ * 5.12 (probed), an atomic64_t set on first use before (0 until then),
+ * none before 5.3.
+ */
+static inline u64 fw_net_cookie(const struct net *net)
+{
+#if defined(FW_HAVE_NET_COOKIE_U64)
+	return net->net_cookie;
+#elif defined(FW_HAVE_NET_COOKIE_ATOMIC)
+	return atomic64_read(&net->net_cookie);
+#else
+	return 0;
+#endif
+}
+
 /* net.ipv4.tcp_fin_timeout is per netns (since 4.15), in jiffies. */
 static inline unsigned int fw_fin_timeout_ms(const struct net *net)
 {

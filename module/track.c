@@ -24,6 +24,14 @@
 #include <linux/sched.h>
 
 #include "finwait_stats.h"
+#include "skc.h"
+
+/* The KUnit module compiles this file too: the event is finwait_stats's only. */
+#ifndef FW_KUNIT
+#include "fw_trace.h"
+#else
+#define trace_lifetime(skc, us, why, tw)	do { } while (0)
+#endif
 
 #define FW_CONN_TW	BIT(0)	/* held by a timewait minisocket */
 #define FW_CONN_HANDOFF	BIT(1)	/* tcp_time_wait() under way, no tw yet */
@@ -149,12 +157,18 @@ static u64 fw_lifetime_us(const struct fw_conn *c, u64 now_ns)
 	return now_ns > c->start_ns ? div_u64(now_ns - c->start_ns, 1000) : 0;
 }
 
-/* Unlink and count a completed lifetime; its bucket lock is held. */
+/*
+ * Unlink and count a completed lifetime; its bucket lock is held, so the
+ * object (the key) is the one whose exit hook runs: the trace event may
+ * read its addresses.
+ */
 static void fw_end(struct fw_conn *c, enum fw_exit why, u64 now_ns)
 {
+	u64 us = fw_lifetime_us(c, now_ns);
+
 	hlist_del(&c->node);
-	fw_stats_leave(c->fwn, c->flags & FW_CONN_TW, why,
-		       fw_lifetime_us(c, now_ns));
+	fw_stats_leave(c->fwn, c->flags & FW_CONN_TW, why, us);
+	trace_lifetime(c->key, us, why, c->flags & FW_CONN_TW);
 }
 
 /*

@@ -648,7 +648,89 @@ t_churn_reset() {
 	wait_until 10 stat_is "$ns" current 0 || fail "current $(st "$ns" current)"
 }
 
-tests_all="stopped_peer peer_fin peer_reset data_after_close linger2 half_close two_phase netns_isolation churn tw_overflow reset recv_contexts keepalive_disconnect netns_limit churn_reset"
+# 16. The trace event finwait_stats:lifetime, enabled in a trace instance of
+# the test's own and filtered to this netns: one event per lifetime, each
+# with its 4-tuple, reason and holders, their lifetimes the counters' ones.
+tracefs() {
+	local d
+	for d in /sys/kernel/tracing /sys/kernel/debug/tracing; do
+		[ -d "$d/instances" ] && { echo "$d"; return 0; }
+	done
+	return 1
+}
+
+# holders_of NS: held[I] = sk,tw or sk for each client port sport[I] that
+# ss sees in FIN-WAIT-2 (after FIN-WAIT-1); true once all three are known.
+holders_of() {
+	local line i
+	while read -r line; do
+		for i in 1 2 3; do
+			[[ $line == *:"${sport[i]}"\ * ]] || continue
+			case $line in
+			*timer:\(timewait,*) held[i]=sk,tw ;;
+			*timer:\(keepalive,*) held[i]=sk ;;
+			esac
+		done
+	done <<<"$(ip netns exec "$1" ss -Htno state fin-wait-2)"
+	[[ ${held[1]}${held[2]}${held[3]} != *unseen* ]]
+}
+
+t_trace_event() {
+	local ns=$1 tr inst ino out ev line p fam port reason addr sp sum i
+	local -a held sport
+	tr=$(tracefs) || { fail "tracefs is not mounted"; return 1; }
+	[ -d "$tr/events/finwait_stats/lifetime" ] || fail "no finwait_stats:lifetime in $tr/events" || return 1
+	setup_ns "$ns" 3 || return 1
+	ino=$(stat -L -c %i "/run/netns/$ns")
+	inst=$tr/instances/fw-$$-lifetime
+	mkdir "$inst" || return 1
+	echo "netns == $ino" >"$inst/events/finwait_stats/lifetime/filter" &&
+		echo 1 >"$inst/events/finwait_stats/lifetime/enable" || { rmdir "$inst"; return 1; }
+	out=$(mktemp -d)
+	# The stopped peer over IPv4, the peer's FIN over IPv6, the peer's RST
+	# over v4-mapped IPv6: three reasons, both families.
+	ip netns exec "$ns" "$fw_conn" -4 -p 5401 connect sport close sleep 4.5 >"$out/1" &
+	ip netns exec "$ns" "$fw_conn" -6 -p 5402 connect sport close sleep 2.5 peer-close sleep 0.3 >"$out/2" &
+	ip netns exec "$ns" "$fw_conn" -m -p 5403 connect sport close sleep 2.5 peer-reset sleep 0.3 >"$out/3" &
+	# Which object holds each one in FIN-WAIT-2 (ss's timer: timewait for a
+	# timewait socket, keepalive for a full socket kept after a backlogged
+	# ACK): the event's holders must say the same. All three in one ss.
+	for i in 1 2 3; do
+		wait_until 10 grep -q '^close ' "$out/$i" || { fail "no close"; break; }
+		sport[i]=$(sed -n 's/^client_port //p' "$out/$i")
+		held[i]=unseen
+	done
+	wait_until 2 holders_of "$ns"
+	wait
+	wait_until 10 completed_is "$ns" 3
+	ev=$(grep ' lifetime: ' "$inst/trace")
+	echo 0 >"$inst/events/finwait_stats/lifetime/enable"
+	rmdir "$inst"
+	echo "$ev" | sed 's/^ */# /'
+	[ "$(grep -c . <<<"$ev")" -eq 3 ] || { rm -rf "$out"; fail "$(grep -c . <<<"$ev") events, expected 3"; return 1; }
+	sum=0
+	for i in 1 2 3; do
+		read -r fam port reason addr <<<"$(sed -n "${i}p" <<<"AF_INET 5401 timeout 127.0.0.1
+AF_INET6 5402 peer_fin ::1
+AF_INET6 5403 reset ::ffff:127.0.0.1")"
+		sp=$(sed -n 's/^client_port //p' "$out/$i")
+		line=$(grep " sport=$sp dport=$port " <<<"$ev")
+		grep -Eq "^ *[^ ].* lifetime: netns=$ino cookie=[0-9]+ family=$fam saddr=$addr daddr=$addr sport=$sp dport=$port lifetime_us=[0-9]+ reason=$reason holders=${held[i]}\$" <<<"$line" ||
+			{ rm -rf "$out"; fail "no event for $fam port $sp -> $port, $reason, held by ${held[i]}"; return 1; }
+		p=$(sed 's/.* lifetime_us=\([0-9]*\) .*/\1/' <<<"$line")
+		sum=$((sum + p))
+	done
+	rm -rf "$out"
+	if kernel_at_least 5 12; then
+		! grep -q ' cookie=0 ' <<<"$ev" || fail "a netns cookie of 0 on a kernel that sets it at creation" || return 1
+	fi
+	p=$(st "$ns" lifetime_sum_us)
+	echo "# 3 events, lifetimes summing to $sum us; the counters' sum $p us"
+	[ $(( sum - p )) -le 1000 ] && [ $(( p - sum )) -le 1000 ] ||
+		fail "events sum to $sum us, the counters to $p us"
+}
+
+tests_all="stopped_peer peer_fin peer_reset data_after_close linger2 half_close two_phase netns_isolation churn tw_overflow reset recv_contexts keepalive_disconnect netns_limit churn_reset trace_event"
 selected=${FW_TESTS:-$tests_all}
 echo "TAP version 13"
 echo "1..$(wc -w <<<"$selected")"

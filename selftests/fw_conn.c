@@ -16,6 +16,7 @@
  *   linger2 N      TCP_LINGER2 = N on the client (seconds, may be negative)
  *   unread         the server sends a byte the client never reads
  *   shutdown       client shutdown(SHUT_WR)
+ *   sport          print "client_port N", the client's local port
  *   close          client close()
  *   sleep S        sleep S seconds (decimal)
  *   peer-close     server close()
@@ -226,6 +227,15 @@ int main(int argc, char **argv)
 			i++;
 		} else if (!strcmp(s, "unread") || !strcmp(s, "peer-send")) {
 			send_byte(sfd);
+		} else if (!strcmp(s, "sport")) {
+			struct sockaddr_storage ss;
+			socklen_t len = sizeof(ss);
+
+			if (getsockname(cfd, (struct sockaddr *)&ss, &len))
+				die("getsockname");
+			/* The port is at the same place in both families. */
+			printf("client_port %u\n",
+			       ntohs(((struct sockaddr_in *)&ss)->sin_port));
 		} else if (!strcmp(s, "shutdown")) {
 			if (shutdown(cfd, SHUT_WR))
 				die("shutdown");

@@ -12,6 +12,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
+#define FW_KUNIT
 #include "../finwait_stats.h"
 #include "../classify.h"
 #include "../compat.h"
