@@ -32,11 +32,23 @@ struct fw_stats {
 
 extern const char *const fw_left_name[FW_NLEFT];
 
+/* A network namespace of the host, for --all-netns (sys.c finds them). */
+struct fw_ns {
+	unsigned long ino;	/* the nsfs inode, as "ip netns identify" shows */
+	char name[256];		/* its "ip netns" name, "" when none */
+	int pid;		/* a process in it, 0 when none was found */
+};
+
 /* stats.c: text -> struct, struct -> text. No system calls. */
 int fw_parse(const char *text, struct fw_stats *s, char *err, size_t errlen);
 void fw_print_human(FILE *f, const struct fw_stats *s, const char *where);
 void fw_print_json(FILE *f, const struct fw_stats *s);
 void fw_print_prometheus(FILE *f, const struct fw_stats *s);
+void fw_json_str(FILE *f, const char *s);
+void fw_print_json_ns(FILE *f, const struct fw_ns *ns, const struct fw_stats *s,
+		      size_t n);
+int fw_print_prometheus_ns(FILE *f, const struct fw_ns *ns, const struct fw_stats *s,
+			   size_t n);
 void fw_print_rates(FILE *f, const struct fw_stats *prev,
 		    const struct fw_stats *now, double seconds);
 
@@ -45,6 +57,9 @@ int fw_read_stats(const char *path, struct fw_stats *s, char *err,
 		  size_t errlen);
 int fw_enter_netns(const char *spec, char *err, size_t errlen);
 int fw_new_netns(char *err, size_t errlen);
+int fw_list_netns(struct fw_ns **out, size_t *count, char *err, size_t errlen);
+int fw_read_netns_stats(const struct fw_ns *ns, struct fw_stats *s, char *err,
+			size_t errlen);
 bool fw_has_cap(int cap);
 int fw_sysctl_get(const char *path, long *val);
 int fw_sysctl_set(const char *path, long val);

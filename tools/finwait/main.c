@@ -2,7 +2,7 @@
 /*
  * finwait: read finwait_stats, and run the stopped-peer experiment.
  *
- *   finwait stats    [--json | --prometheus] [--netns NAME|PID] [--file F]
+ *   finwait stats    [--json | --prometheus] [--netns NAME|PID | --all-netns | --file F]
  *   finwait watch    [-i SECONDS] [-n COUNT] [--netns NAME|PID] [--file F]
  *   finwait reset    [--netns NAME|PID]
  *   finwait scenario ENDING [options]      (scenario.c)
@@ -75,8 +75,11 @@ static const char usage[] =
 "finwait_stats kernel module's " FW_PROC ".\n"
 "\n"
 "Commands:\n"
-"  stats     [--json | --prometheus] [--netns NAME|PID] [--file FILE]\n"
-"            the counters, exit reasons and lifetime histogram\n"
+"  stats     [--json | --prometheus] [--netns NAME|PID | --all-netns | --file FILE]\n"
+"            [--output FILE]\n"
+"            the counters, exit reasons and lifetime histogram; --all-netns:\n"
+"            of every network namespace, each labelled (inode, name, a PID);\n"
+"            --output: into FILE, replaced whole (for node_exporter's textfile)\n"
 "  watch     [-i SECONDS] [-n COUNT] [--netns NAME|PID] [--file FILE]\n"
 "            totals and per-second rates, refreshed every SECONDS (default 1)\n"
 "  reset     [--netns NAME|PID]\n"
@@ -93,10 +96,11 @@ static const char usage[] =
 "observations disagree; 2 bad usage or missing privileges; 130 interrupted.\n"
 "See finwait(8).\n";
 
-enum { OPT_JSON = 256, OPT_PROM, OPT_NETNS, OPT_FILE };
+enum { OPT_JSON = 256, OPT_PROM, OPT_NETNS, OPT_FILE, OPT_ALL, OPT_OUTPUT };
 
 struct opts {
-	const char *netns, *file;
+	const char *netns, *file, *output;
+	bool all_netns;
 	int format;		/* 0 human, OPT_JSON, OPT_PROM */
 	double interval;
 	long count;
@@ -110,6 +114,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o)
 		{ "prometheus", no_argument, NULL, OPT_PROM },
 		{ "netns", required_argument, NULL, OPT_NETNS },
 		{ "file", required_argument, NULL, OPT_FILE },
+		{ "all-netns", no_argument, NULL, OPT_ALL },
+		{ "output", required_argument, NULL, OPT_OUTPUT },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
@@ -141,6 +147,18 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o)
 				goto bad;
 			o->file = optarg;
 			break;
+		case OPT_ALL:
+			if (!is_stats)
+				goto bad;
+			o->all_netns = true;
+			break;
+		case OPT_OUTPUT:
+			if (!is_stats)
+				goto bad;
+			if (!*optarg)
+				return fw_usage_error(cmd, "--output wants a file name");
+			o->output = optarg;
+			break;
 		case 'i':
 			if (!is_watch)
 				goto bad;
@@ -168,6 +186,8 @@ static int parse_opts(const char *cmd, int argc, char **argv, struct opts *o)
 		return fw_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
 	if (o->file && o->netns)
 		return fw_usage_error(cmd, "--file and --netns exclude each other");
+	if (o->all_netns && (o->file || o->netns))
+		return fw_usage_error(cmd, "--all-netns excludes --%s", o->file ? "file" : "netns");
 	return 0;
 bad:
 	/* A known option of another command, or no option at all. */
@@ -214,32 +234,153 @@ static int load(const char *cmd, const struct opts *o, struct fw_stats *s)
 	return EXIT_DISAGREE;
 }
 
-static int cmd_stats(int argc, char **argv)
+/*
+ * stats --all-netns: every network namespace of the host, in inode order.
+ * One that vanishes while we read is left out, with a line on stderr.
+ */
+static int stats_all(const struct opts *o)
 {
-	struct opts o = { 0 };
+	struct fw_stats s0, *s = NULL;
+	struct fw_ns *ns = NULL;
+	size_t n = 0, i, k = 0;
+	char err[512], where[400];
+	int rc = 0, e;
+
+	/* Our own namespace's file first: "not loaded" said once, as stats says it. */
+	rc = load("stats", o, &s0);
+	if (rc)
+		return rc;
+	e = fw_list_netns(&ns, &n, err, sizeof(err));
+	if (e) {
+		fprintf(stderr, "finwait stats: %s\n", err);
+		return EXIT_DISAGREE;
+	}
+	s = calloc(n ? n : 1, sizeof(*s));
+	if (!s) {
+		free(ns);
+		fprintf(stderr, "finwait stats: %s\n", strerror(ENOMEM));
+		return EXIT_DISAGREE;
+	}
+	for (i = 0; i < n; i++) {
+		e = fw_read_netns_stats(&ns[i], &s[k], err, sizeof(err));
+		if (e) {
+			fprintf(stderr, "finwait stats: network namespace %lu left out: %s\n",
+				ns[i].ino, err);
+			continue;
+		}
+		ns[k++] = ns[i];
+	}
+	if (o->format == OPT_JSON) {
+		fw_print_json_ns(stdout, ns, s, k);
+	} else if (o->format == OPT_PROM) {
+		if (fw_print_prometheus_ns(stdout, ns, s, k))
+			rc = EXIT_DISAGREE;
+	} else {
+		for (i = 0; i < k; i++) {
+			int len = snprintf(where, sizeof(where), "network namespace %lu", ns[i].ino);
+
+			if (ns[i].name[0])
+				len += snprintf(where + len, sizeof(where) - len, " (%s)", ns[i].name);
+			if (ns[i].pid)
+				snprintf(where + len, sizeof(where) - len, ", pid %d", ns[i].pid);
+			if (i)
+				putchar('\n');
+			fw_print_human(stdout, &s[i], where);
+		}
+	}
+	free(s);
+	free(ns);
+	return fflush(stdout) || rc ? EXIT_DISAGREE : 0;
+}
+
+/*
+ * --output FILE: standard output goes to FILE.tmp.PID in FILE's directory,
+ * renamed over FILE once written whole, so that a reader (node_exporter's
+ * textfile collector) never sees half a file. 0, or an exit code.
+ */
+static char out_tmp[PATH_MAX];
+
+static int output_open(const char *file)
+{
+	int fd;
+
+	if (snprintf(out_tmp, sizeof(out_tmp), "%s.tmp.%d", file, (int)getpid()) >=
+	    (int)sizeof(out_tmp))
+		return fw_usage_error("stats", "--output: file name too long");
+	fd = open(out_tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "finwait stats: --output: %s: %s\n", out_tmp, strerror(errno));
+		out_tmp[0] = '\0';
+		return EXIT_DISAGREE;
+	}
+	fflush(stdout);
+	if (dup2(fd, STDOUT_FILENO) < 0) {
+		fprintf(stderr, "finwait stats: --output: %s\n", strerror(errno));
+		close(fd);
+		unlink(out_tmp);
+		out_tmp[0] = '\0';
+		return EXIT_DISAGREE;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Rename the written file over @file when @rc is 0; else drop it. */
+static int output_close(const char *file, int rc)
+{
+	if (fflush(stdout) || fsync(STDOUT_FILENO))
+		rc = rc ? rc : EXIT_DISAGREE;
+	if (!rc && rename(out_tmp, file)) {
+		fprintf(stderr, "finwait stats: --output: %s: %s\n", file, strerror(errno));
+		rc = EXIT_DISAGREE;
+	}
+	if (rc)
+		unlink(out_tmp);
+	return rc;
+}
+
+static int stats_one(struct opts *o)
+{
 	struct fw_stats s;
 	char where[300];
 	int rc;
 
-	rc = parse_opts("stats", argc, argv, &o);
+	rc = enter("stats", o);
 	if (!rc)
-		rc = enter("stats", &o);
-	if (!rc)
-		rc = load("stats", &o, &s);
+		rc = load("stats", o, &s);
 	if (rc)
 		return rc;
-	if (o.file)
-		snprintf(where, sizeof(where), "file %s", o.file);
+	if (o->file)
+		snprintf(where, sizeof(where), "file %s", o->file);
 	else
 		snprintf(where, sizeof(where), "network namespace %s",
-			 o.netns ? o.netns : "of this process");
-	if (o.format == OPT_JSON)
+			 o->netns ? o->netns : "of this process");
+	if (o->format == OPT_JSON)
 		fw_print_json(stdout, &s);
-	else if (o.format == OPT_PROM)
+	else if (o->format == OPT_PROM)
 		fw_print_prometheus(stdout, &s);
 	else
 		fw_print_human(stdout, &s, where);
 	return fflush(stdout) ? EXIT_DISAGREE : 0;
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	int rc;
+
+	rc = parse_opts("stats", argc, argv, &o);
+	if (rc)
+		return rc;
+	if (o.output) {
+		rc = output_open(o.output);
+		if (rc)
+			return rc;
+	}
+	rc = o.all_netns ? stats_all(&o) : stats_one(&o);
+	if (o.output)
+		rc = output_close(o.output, rc);
+	return rc;
 }
 
 /*

@@ -730,23 +730,6 @@ static void report(const struct scen *sc, const struct conn *cn, long tmo,
 		    secs(a, sizeof(a), tp->fw2), secs(c, sizeof(c), e->full));
 }
 
-/* A JSON string, escaped. */
-static void jstr(const char *s)
-{
-	putchar('"');
-	for (; s && *s; s++) {
-		unsigned char ch = *s;
-
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20 || ch >= 0x7f)	/* valid JSON whatever the bytes */
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
 static void jnum_or_null(bool have, double v)
 {
 	if (have)
@@ -767,7 +750,7 @@ static void report_json(const struct scen *sc, const struct conn *cn, long tmo,
 	printf("{\"scenario\":\"%s\",\"inputs\":{\"family\":%d,\"netns\":",
 	       ending_name[sc->ending], sc->family == AF_INET6 ? 6 : 4);
 	if (sc->netns)
-		jstr(sc->netns);
+		fw_json_str(stdout, sc->netns);
 	else
 		printf("null");
 	printf(",\"fin_timeout_s\":%ld,\"fin_timeout_was_s\":%ld,\"after_s\":", tmo, old_tmo);
@@ -776,9 +759,9 @@ static void report_json(const struct scen *sc, const struct conn *cn, long tmo,
 	jnum_or_null(sc->ending == FW_HALF_CLOSE, sc->at);
 	printf(",\"port\":%d},", sc->port);
 	printf("\"connection\":{\"src\":");
-	jstr(cn->ip);
+	fw_json_str(stdout, cn->ip);
 	printf(",\"sport\":%u,\"dst\":", cn->sport);
-	jstr(cn->ip);
+	fw_json_str(stdout, cn->ip);
 	printf(",\"dport\":%u,\"server_pid\":%d},\"timeline\":[", cn->dport, (int)srv);
 	for (i = 0; i < r->nsteps; i++) {
 		const struct step *s = &r->steps[i];
@@ -786,7 +769,7 @@ static void report_json(const struct scen *sc, const struct conn *cn, long tmo,
 		printf("%s{\"t\":%.6f,", i ? "," : "", s->t);
 		if (s->action) {
 			printf("\"action\":");
-			jstr(s->action);
+			fw_json_str(stdout, s->action);
 			printf("}");
 			continue;
 		}
@@ -813,7 +796,7 @@ static void report_json(const struct scen *sc, const struct conn *cn, long tmo,
 	jnum_or_null(m->loaded && m->single, m->lifetime);
 	printf(",\"reason\":");
 	if (m->loaded && m->single && m->reason >= 0)
-		jstr(fw_left_name[m->reason]);
+		fw_json_str(stdout, fw_left_name[m->reason]);
 	else
 		printf("null");
 	printf(",\"timewait_from_s\":");
@@ -831,12 +814,12 @@ static void report_json(const struct scen *sc, const struct conn *cn, long tmo,
 	printf(",\"ss\":");
 	if (r->ss.found) {
 		printf("{\"t\":%.6f,\"line\":", r->ss.t);
-		jstr(r->ss.line);
+		fw_json_str(stdout, r->ss.line);
 		printf(",\"timer_s\":%.3f,\"ms_suffix_means_seconds\":%s,\"sock_diag_timer_s\":%.3f}",
 		       r->ss.ms / 1e3, r->ss.old_ms ? "true" : "false", r->ss.diag_s);
 	} else {
 		printf("{\"why\":");
-		jstr(r->ss.tried ? r->ss.why : "no FIN-WAIT-2 timer with 1 to 10 s left was seen");
+		fw_json_str(stdout, r->ss.tried ? r->ss.why : "no FIN-WAIT-2 timer with 1 to 10 s left was seen");
 		printf("}");
 	}
 	printf("},");
@@ -845,13 +828,13 @@ static void report_json(const struct scen *sc, const struct conn *cn, long tmo,
 	       tr->on ? "true" : "false");
 	if (!tr->on) {
 		printf(",\"why\":");
-		jstr(tr->why);
+		fw_json_str(stdout, tr->why);
 	} else {
 		printf(",\"clock\":\"%s\",\"fin_wait2_s\":", tr->mono ? "mono" : "relative");
 		jnum_or_null(tp->have, tp->fw2);
 		printf(",\"then\":");
 		if (tp->have)
-			jstr(fw_tcp_kernel_state_name(tp->then));
+			fw_json_str(stdout, fw_tcp_kernel_state_name(tp->then));
 		else
 			printf("null");
 		printf(",\"events\":[");
@@ -870,7 +853,7 @@ static void report_json(const struct scen *sc, const struct conn *cn, long tmo,
 	       e->state == TCP_TIME_WAIT ? "TIME-WAIT" : "gone", e->full, e->lifetime - e->full,
 	       r->no_handoff ? "false" : "true");
 	printf("\"verdict\":{\"agree\":%s,\"text\":", v->agree ? "true" : "false");
-	jstr(v->why);
+	fw_json_str(stdout, v->why);
 	printf(",\"exit\":%d}}\n", rc);
 }
 

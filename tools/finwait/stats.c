@@ -247,7 +247,7 @@ void fw_print_human(FILE *f, const struct fw_stats *s, const char *where)
 	print_hist(f, s);
 }
 
-void fw_print_json(FILE *f, const struct fw_stats *s)
+static void print_json_obj(FILE *f, const struct fw_stats *s)
 {
 	unsigned int i;
 
@@ -269,7 +269,53 @@ void fw_print_json(FILE *f, const struct fw_stats *s)
 			fprintf(f, "\"to\":%" PRIu64 ",", fw_hist_lo(i + 1) - 1);
 		fprintf(f, "\"count\":%" PRIu64 "}", s->hist[i]);
 	}
-	fprintf(f, "]}\n");
+	fprintf(f, "]}");
+}
+
+void fw_print_json(FILE *f, const struct fw_stats *s)
+{
+	print_json_obj(f, s);
+	fputc('\n', f);
+}
+
+/* A JSON string; bytes outside printable ASCII escaped. */
+void fw_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/* --all-netns --json: an array, one object per namespace. */
+void fw_print_json_ns(FILE *f, const struct fw_ns *ns, const struct fw_stats *s,
+		      size_t n)
+{
+	size_t i;
+
+	fputc('[', f);
+	for (i = 0; i < n; i++) {
+		fprintf(f, "%s{\"netns\":%lu,\"name\":", i ? "," : "", ns[i].ino);
+		if (ns[i].name[0])
+			fw_json_str(f, ns[i].name);
+		else
+			fputs("null", f);
+		if (ns[i].pid)
+			fprintf(f, ",\"pid\":%d,\"stats\":", ns[i].pid);
+		else
+			fputs(",\"pid\":null,\"stats\":", f);
+		print_json_obj(f, &s[i]);
+		fputc('}', f);
+	}
+	fputs("]\n", f);
 }
 
 static void prom_head(FILE *f, const char *name, const char *type, const char *help)
@@ -277,47 +323,139 @@ static void prom_head(FILE *f, const char *name, const char *type, const char *h
 	fprintf(f, "# HELP finwait_%s %s\n# TYPE finwait_%s %s\n", name, help, name, type);
 }
 
-/*
- * node_exporter textfile collector format. Lifetimes are whole us, so
- * bucket i (values 2^i .. 2^(i+1) - 1 us) has le = (2^(i+1) - 1) us; the
- * last bucket is open and only +Inf covers it.
- */
-void fw_print_prometheus(FILE *f, const struct fw_stats *s)
+/* name{labels,extra} value: either may be empty; no braces when both are. */
+static void prom_series(FILE *f, const char *name, const char *labels,
+			const char *extra, const char *value)
 {
-	uint64_t cum = 0;
+	if (!*labels && !*extra)
+		fprintf(f, "finwait_%s %s\n", name, value);
+	else
+		fprintf(f, "finwait_%s{%s%s%s} %s\n", name, labels,
+			*labels && *extra ? "," : "", extra, value);
+}
+
+/*
+ * A Prometheus label value: backslash, double quote and line feed escaped
+ * (the text exposition format). Truncated to @len.
+ */
+static void prom_escape(char *buf, size_t len, const char *s)
+{
+	size_t k = 0;
+
+	for (; *s && k + 3 < len; s++) {
+		if (*s == '\\' || *s == '"') {
+			buf[k++] = '\\';
+			buf[k++] = *s;
+		} else if (*s == '\n') {
+			buf[k++] = '\\';
+			buf[k++] = 'n';
+		} else {
+			buf[k++] = *s;
+		}
+	}
+	buf[k] = '\0';
+}
+
+#define VAL(fmt, ...) (snprintf(v, sizeof(v), fmt, __VA_ARGS__), v)
+
+/*
+ * node_exporter textfile collector format: one HELP and TYPE per metric
+ * family, then a series per namespace, labelled @labels[i] ("" for none).
+ * Lifetimes are whole us, so bucket i (values 2^i .. 2^(i+1) - 1 us) has
+ * le = (2^(i+1) - 1) us; the last bucket is open and only +Inf covers it.
+ */
+static void print_prom(FILE *f, const struct fw_stats *s, char (*const labels)[512],
+		       size_t n)
+{
+	char v[64], extra[64];
 	unsigned int i;
+	size_t k;
 
 	prom_head(f, "fin_timeout_seconds", "gauge",
 		  "net.ipv4.tcp_fin_timeout of the network namespace.");
-	fprintf(f, "finwait_fin_timeout_seconds %.3f\n", s->fin_timeout_ms / 1e3);
+	for (k = 0; k < n; k++)
+		prom_series(f, "fin_timeout_seconds", labels[k], "",
+			    VAL("%.3f", s[k].fin_timeout_ms / 1e3));
 	prom_head(f, "current", "gauge", "Connections in FIN-WAIT-2 now.");
-	fprintf(f, "finwait_current %" PRId64 "\n", s->current);
+	for (k = 0; k < n; k++)
+		prom_series(f, "current", labels[k], "", VAL("%" PRId64, s[k].current));
 	prom_head(f, "current_timewait", "gauge",
 		  "Connections in FIN-WAIT-2 now, held by a timewait minisocket.");
-	fprintf(f, "finwait_current_timewait %" PRId64 "\n", s->current_timewait);
+	for (k = 0; k < n; k++)
+		prom_series(f, "current_timewait", labels[k], "",
+			    VAL("%" PRId64, s[k].current_timewait));
 	prom_head(f, "entered_total", "counter", "Entries into FIN-WAIT-2.");
-	fprintf(f, "finwait_entered_total %" PRIu64 "\n", s->entered);
+	for (k = 0; k < n; k++)
+		prom_series(f, "entered_total", labels[k], "", VAL("%" PRIu64, s[k].entered));
 	prom_head(f, "left_total", "counter", "Exits from FIN-WAIT-2, by reason.");
-	for (i = 0; i < FW_NLEFT; i++)
-		fprintf(f, "finwait_left_total{reason=\"%s\"} %" PRIu64 "\n",
-			fw_left_name[i], s->left[i]);
+	for (k = 0; k < n; k++)
+		for (i = 0; i < FW_NLEFT; i++) {
+			snprintf(extra, sizeof(extra), "reason=\"%s\"", fw_left_name[i]);
+			prom_series(f, "left_total", labels[k], extra,
+				    VAL("%" PRIu64, s[k].left[i]));
+		}
 	prom_head(f, "untracked_total", "counter",
 		  "Entries not tracked because max_tracked was reached.");
-	fprintf(f, "finwait_untracked_total %" PRIu64 "\n", s->untracked);
+	for (k = 0; k < n; k++)
+		prom_series(f, "untracked_total", labels[k], "", VAL("%" PRIu64, s[k].untracked));
 	prom_head(f, "probe_missed_total", "counter",
 		  "Hook calls the recursion guard turned away, all namespaces.");
-	fprintf(f, "finwait_probe_missed_total %" PRIu64 "\n", s->probe_missed);
+	for (k = 0; k < n; k++)
+		prom_series(f, "probe_missed_total", labels[k], "",
+			    VAL("%" PRIu64, s[k].probe_missed));
 	prom_head(f, "lifetime_seconds", "histogram",
 		  "Time spent in FIN-WAIT-2 by connections that left it.");
-	for (i = 0; i + 1 < FW_HIST; i++) {
-		cum += s->hist[i];
-		fprintf(f, "finwait_lifetime_seconds_bucket{le=\"%.6f\"} %" PRIu64 "\n",
-			(fw_hist_lo(i + 1) - 1) / 1e6, cum);
+	for (k = 0; k < n; k++) {
+		uint64_t cum = 0;
+
+		for (i = 0; i + 1 < FW_HIST; i++) {
+			cum += s[k].hist[i];
+			snprintf(extra, sizeof(extra), "le=\"%.6f\"", (fw_hist_lo(i + 1) - 1) / 1e6);
+			prom_series(f, "lifetime_seconds_bucket", labels[k], extra,
+				    VAL("%" PRIu64, cum));
+		}
+		prom_series(f, "lifetime_seconds_bucket", labels[k], "le=\"+Inf\"",
+			    VAL("%" PRIu64, s[k].completed));
+		prom_series(f, "lifetime_seconds_sum", labels[k], "",
+			    VAL("%.6f", s[k].sum_us / 1e6));
+		prom_series(f, "lifetime_seconds_count", labels[k], "",
+			    VAL("%" PRIu64, s[k].completed));
 	}
-	fprintf(f, "finwait_lifetime_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n",
-		s->completed);
-	fprintf(f, "finwait_lifetime_seconds_sum %.6f\n", s->sum_us / 1e6);
-	fprintf(f, "finwait_lifetime_seconds_count %" PRIu64 "\n", s->completed);
+}
+
+void fw_print_prometheus(FILE *f, const struct fw_stats *s)
+{
+	static char none[1][512];
+
+	print_prom(f, s, none, 1);
+}
+
+/*
+ * --all-netns --prometheus: each series labelled netns="INODE",
+ * netns_name="NAME" and pid="PID", empty where there is no name or no
+ * process (one label set per family, as node_exporter would fill it in).
+ */
+int fw_print_prometheus_ns(FILE *f, const struct fw_ns *ns, const struct fw_stats *s,
+			   size_t n)
+{
+	char (*labels)[512] = calloc(n ? n : 1, sizeof(*labels));
+	char name[300];
+	size_t k;
+	int len;
+
+	if (!labels)
+		return -ENOMEM;
+	for (k = 0; k < n; k++) {
+		prom_escape(name, sizeof(name), ns[k].name);
+		len = snprintf(labels[k], sizeof(labels[k]), "netns=\"%lu\",netns_name=\"%s\",pid=\"",
+			       ns[k].ino, name);
+		if (ns[k].pid)
+			len += snprintf(labels[k] + len, sizeof(labels[k]) - len, "%d", ns[k].pid);
+		snprintf(labels[k] + len, sizeof(labels[k]) - len, "\"");
+	}
+	print_prom(f, s, labels, n);
+	free(labels);
+	return 0;
 }
 
 static void rate_line(FILE *f, const char *name, uint64_t prev, uint64_t now,

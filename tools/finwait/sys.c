@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <dirent.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -267,4 +269,144 @@ void fw_sleep_s(double s)
 bool fw_wait_readable(int fd, double s)
 {
 	return fw_wait(fd, s) == 1;
+}
+
+static int ns_cmp(const void *a, const void *b)
+{
+	const struct fw_ns *x = a, *y = b;
+
+	if (x->ino != y->ino)
+		return x->ino < y->ino ? -1 : 1;
+	return 0;
+}
+
+static int ns_add(struct fw_ns **v, size_t *n, size_t *cap, unsigned long ino,
+		  const char *name, int pid)
+{
+	struct fw_ns *e;
+
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+
+		e = realloc(*v, c * sizeof(**v));
+		if (!e)
+			return -ENOMEM;
+		*v = e;
+		*cap = c;
+	}
+	e = &(*v)[(*n)++];
+	e->ino = ino;
+	snprintf(e->name, sizeof(e->name), "%s", name);
+	e->pid = pid;
+	return 0;
+}
+
+/*
+ * The host's network namespaces: the named ones (/run/netns) and those of
+ * every process (/proc/PID/ns/net), one entry per inode, sorted by inode,
+ * each with its name if it has one and the lowest PID found in it.
+ * Processes we may not look at are left out (not an error).
+ */
+int fw_list_netns(struct fw_ns **out, size_t *count, char *err, size_t errlen)
+{
+	struct fw_ns *v = NULL;
+	size_t n = 0, cap = 0, i, k;
+	char path[PATH_MAX];
+	struct dirent *d;
+	struct stat st;
+	long pid;
+	DIR *dir;
+	int e = 0;
+
+	dir = opendir("/run/netns");
+	while (dir && !e && (d = readdir(dir))) {
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/run/netns/%s", d->d_name);
+		if (!stat(path, &st))
+			e = ns_add(&v, &n, &cap, st.st_ino, d->d_name, 0);
+	}
+	if (dir)
+		closedir(dir);
+	dir = opendir("/proc");
+	if (!dir && !e)
+		e = -errno;
+	while (dir && !e && (d = readdir(dir))) {
+		if (fw_parse_long(d->d_name, 1, INT32_MAX, &pid))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
+		if (!stat(path, &st))
+			e = ns_add(&v, &n, &cap, st.st_ino, "", pid);
+	}
+	if (dir)
+		closedir(dir);
+	if (e) {
+		free(v);
+		snprintf(err, errlen, "listing network namespaces: %s", strerror(-e));
+		return e;
+	}
+	/* One per inode: the name of a named entry, the lowest PID. */
+	qsort(v, n, sizeof(*v), ns_cmp);
+	for (i = 0, k = 0; i < n; i++) {
+		if (k && v[k - 1].ino == v[i].ino) {
+			struct fw_ns *m = &v[k - 1];
+
+			if (!m->name[0])
+				memcpy(m->name, v[i].name, sizeof(m->name));
+			if (v[i].pid && (!m->pid || v[i].pid < m->pid))
+				m->pid = v[i].pid;
+			continue;
+		}
+		v[k++] = v[i];
+	}
+	*out = v;
+	*count = k;
+	return 0;
+}
+
+/*
+ * The stats file of namespace @ns: through a process in it (/proc/PID/net),
+ * else by joining it for the read (its name; CAP_SYS_ADMIN) and coming back.
+ */
+int fw_read_netns_stats(const struct fw_ns *ns, struct fw_stats *s, char *err,
+			size_t errlen)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int self, fd, e;
+
+	if (ns->pid) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", ns->pid);
+		/* Still the same namespace: the PID may have been reused. */
+		if (!stat(path, &st) && st.st_ino == ns->ino) {
+			snprintf(path, sizeof(path), "/proc/%d/net/finwait_stats", ns->pid);
+			e = fw_read_stats(path, s, err, errlen);
+			if (!e || !ns->name[0])
+				return e;
+		}
+	}
+	if (!ns->name[0]) {
+		snprintf(err, errlen, "its process %d is gone", ns->pid);
+		return -ESRCH;
+	}
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/run/netns/%s", ns->name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (self < 0 || fd < 0 || setns(fd, CLONE_NEWNET)) {
+		e = -errno;
+		snprintf(err, errlen, "cannot enter it (%s): %s%s", path, strerror(-e),
+			 e == -EPERM ? " (needs CAP_SYS_ADMIN)" : "");
+	} else {
+		e = fw_read_stats("/proc/self/net/finwait_stats", s, err, errlen);
+		if (setns(self, CLONE_NEWNET)) {
+			/* Cannot happen: we came from there. Do not go on elsewhere. */
+			perror("finwait: back to our network namespace");
+			exit(EXIT_DISAGREE);
+		}
+	}
+	if (self >= 0)
+		close(self);
+	if (fd >= 0)
+		close(fd);
+	return e;
 }

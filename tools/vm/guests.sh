@@ -37,13 +37,17 @@ count_tap() {
 	grep -E "^$2ok [0-9]+ .*# SKIP" "$1" | sed 's/^/SKIP: /'
 }
 
-# build_payload: the selftest programs and finwait (-Werror) in $payload,
-# which every guest gets in /opt/finwait. Logs in $out.
+# build_payload: the selftest programs, finwait (-Werror), the demo script
+# and Debian's node_exporter in $payload, which every guest gets in
+# /opt/finwait. Logs in $out.
 build_payload() {
 	rm -rf "$payload" && mkdir -p "$payload"
 	cp -a "$top/selftests" "$payload/"
 	cp -a "$top/tools/finwait" "$payload/finwait"
 	cp "$top/tools/demo-guest.sh" "$payload/"
+	# Debian's node_exporter, for the textfile round trip (never installed).
+	ne=$("$vm/fetch-deb.sh" prometheus-node-exporter 2>"$out/finwait.build.log") &&
+		cp "$ne/usr/bin/prometheus-node-exporter" "$payload/node_exporter" || return 1
 	make -s -C "$payload/selftests" KSRC="$("$vm/ksrc.sh")" all \
 		>"$out/selftests.build.log" 2>&1 || return 1
 	make -s -C "$payload/finwait" VERSION="$ver" CFLAGS="-O2 -g -Werror" finwait \

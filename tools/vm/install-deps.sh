@@ -19,6 +19,8 @@ pkgs=(
 	# checks of finwait's JSON and Prometheus output (tools/finwait/tests;
 	# jq also in the guests)
 	python3 python3-prometheus-client jq
+	# systemd-analyze, for the units make install-tool installs
+	systemd
 )
 
 missing=()

@@ -9,6 +9,8 @@
 #   fresh netns per scenario (finwait's default as root); its four views:
 #               finwait_stats, sock_diag (and ss -o's line), the tracepoint
 #               sock:inet_sock_set_state, the kernel's rule
+#   fwa, fwb    ip netns add: stats --all-netns, and node_exporter's
+#               textfile collector reading it on 127.0.0.1:9109
 #   demo        tools/demo-guest.sh, as make demo runs it
 #   fwt         ip netns add fwt: --netns NAME, --netns PID, --port, watch
 #
@@ -28,6 +30,9 @@ n=0 failed=0
 cleanup() {
 	[ -n "${holder:-}" ] && kill "$holder" 2>/dev/null
 	ip netns del fwt 2>/dev/null
+	ip netns del fwa 2>/dev/null
+	ip netns del fwb 2>/dev/null
+	[ -n "${ne_pid:-}" ] && kill "$ne_pid" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -319,6 +324,63 @@ echo "$out" | sed 's/^/# /'
 	within "$(observed)" 1.9 2.9
 ok $? "scenario without the module: runs, sees $(observed) s, says no record"
 modprobe finwait_stats
+
+# --all-netns: every namespace of the guest, each labelled; fwa and fwb
+# (named, no process in them) with 3 and 5 connections through FIN-WAIT-2.
+ip netns add fwa && ip netns add fwb && ip -n fwa link set lo up && ip -n fwb link set lo up
+ip netns exec fwa "$fw_conn" -p 5500 churn 3 >/dev/null
+ip netns exec fwb "$fw_conn" -p 5501 churn 5 >/dev/null
+wait_until 10 eval '[ "$(ip netns exec fwb sed -n "s/^completed //p" $PROC)" = 5 ]'
+ino_a=$(stat -L -c %i /run/netns/fwa) ino_b=$(stat -L -c %i /run/netns/fwb)
+ino_self=$(stat -L -c %i /proc/self/ns/net)
+# The namespaces there are: the named ones and those of every process.
+n_ns=$( (ls /run/netns | sed 's|^|/run/netns/|'; ls -d /proc/[0-9]*/ns/net) |
+	xargs stat -L -c %i 2>/dev/null | sort -u | wc -l)
+prom=$("$fw" stats --all-netns --prometheus)
+rc=$?
+ent() { ip netns exec "$1" sed -n 's/^entered //p' $PROC; }
+[ "$rc" -eq 0 ] &&
+	grep -qx "finwait_entered_total{netns=\"$ino_a\",netns_name=\"fwa\",pid=\"\"} $(ent fwa)" <<<"$prom" &&
+	grep -qx "finwait_entered_total{netns=\"$ino_b\",netns_name=\"fwb\",pid=\"\"} $(ent fwb)" <<<"$prom" &&
+	grep -qx "finwait_left_total{netns=\"$ino_b\",netns_name=\"fwb\",pid=\"\",reason=\"peer_fin\"} 5" <<<"$prom" &&
+	grep -Eqx "finwait_entered_total\{netns=\"$ino_self\",netns_name=\"\",pid=\"[0-9]+\"\} [0-9]+" <<<"$prom" &&
+	[ "$(grep -c '^finwait_entered_total' <<<"$prom")" = "$n_ns" ] &&
+	[ "$(grep -c '^# HELP ' <<<"$prom")" = 8 ] && [ "$(grep -c '^# TYPE ' <<<"$prom")" = 8 ]
+ok $? "stats --all-netns --prometheus: $n_ns namespaces, fwa $(ent fwa) and fwb $(ent fwb) entries as their files say, one HELP/TYPE per family"
+out=$("$fw" stats --all-netns --json)
+jq -e --argjson a "$ino_a" --argjson b "$ino_b" --argjson n "$n_ns" '
+	length == $n and (map(.netns) | . == sort) and
+	(.[] | select(.netns == $a) | .name == "fwa" and .pid == null and .stats.entered == 3) and
+	(.[] | select(.netns == $b) | .stats.left.peer_fin == 5 and .stats.completed == 5)' <<<"$out" >/dev/null
+ok $? "stats --all-netns --json: $n_ns objects in inode order, fwa and fwb with their counts"
+out=$("$fw" stats --all-netns)
+grep -q "^finwait_stats, network namespace $ino_a (fwa)," <<<"$out" &&
+	grep -q "^finwait_stats, network namespace $ino_self, pid [0-9]*," <<<"$out"
+ok $? "stats --all-netns: a block per namespace, named and by PID"
+
+# The round trip through Debian's node_exporter: its textfile collector
+# reads what finwait wrote; /metrics must carry both namespaces' series.
+ne=$(dirname "$fw")/../node_exporter
+mkdir "$tmp/textfile"
+"$fw" stats --all-netns --prometheus >"$tmp/textfile/finwait.prom.tmp" &&
+	mv "$tmp/textfile/finwait.prom.tmp" "$tmp/textfile/finwait.prom"
+"$ne" --web.listen-address=127.0.0.1:9109 --collector.disable-defaults \
+	--collector.textfile --collector.textfile.directory="$tmp/textfile" >"$tmp/ne.log" 2>&1 &
+ne_pid=$!
+scrape() { wget -q -O "$tmp/metrics" http://127.0.0.1:9109/metrics 2>/dev/null; }
+wait_until 20 scrape
+kill "$ne_pid"
+wait "$ne_pid" 2>/dev/null
+m=$(cat "$tmp/metrics" 2>/dev/null)
+grep -qx "finwait_entered_total{netns=\"$ino_a\",netns_name=\"fwa\",pid=\"\"} $(ent fwa)" <<<"$m" &&
+	grep -qx "finwait_left_total{netns=\"$ino_b\",netns_name=\"fwb\",pid=\"\",reason=\"peer_fin\"} 5" <<<"$m" &&
+	grep -qx "finwait_lifetime_seconds_count{netns=\"$ino_b\",netns_name=\"fwb\",pid=\"\"} 5" <<<"$m" &&
+	grep -qx 'node_textfile_scrape_error 0' <<<"$m"
+rc=$?
+[ "$rc" -eq 0 ] || { sed 's/^/# /' "$tmp/ne.log"; grep -E '^(finwait|node_textfile)' <<<"$m" | head -20 | sed 's/^/# /'; }
+ok $rc "node_exporter $("$ne" --version 2>&1 | awk 'NR == 1 { print $3 }'): /metrics has fwa's and fwb's series as the proc files give them, no textfile error"
+ip netns del fwa
+ip netns del fwb
 
 # The demo (make demo runs the same script in the distro guest).
 demo=$(dirname "$fw")/../demo-guest.sh

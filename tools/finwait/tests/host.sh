@@ -159,6 +159,12 @@ stats --netns 999999999|no network namespace '999999999'
 stats --netns a/b|bad network namespace name 'a/b'
 stats --netns new|--netns new is only for 'scenario'
 stats --file x --netns 1|--file and --netns exclude each other
+stats --all-netns --file x|--all-netns excludes --file
+stats --all-netns --netns 1|--all-netns excludes --netns
+stats --output|--output needs a value
+watch --all-netns|unknown option '--all-netns'
+watch --output x|unknown option '--output'
+reset --all-netns|unknown option '--all-netns'
 stats extra|unexpected argument 'extra'
 watch -i 0|-i wants seconds from 0.1 to 86400, got '0'
 watch -i -1|-i wants seconds from 0.1 to 86400, got '-1'
@@ -211,6 +217,30 @@ asnobody scenario stopped-peer --netns new
 ok $? "as nobody: scenario --netns new refused (exit 2, names the privilege)"
 [ "$(cat /proc/sys/net/ipv4/tcp_fin_timeout)" = "$sysctl_before" ]
 ok $? "tcp_fin_timeout still $sysctl_before"
+
+# --output: the file replaced whole, only when the stats were read.
+run stats --prometheus --file "$fx/typical.txt" --output "$tmp/f.prom"
+[ "$rc" -eq 0 ] && [ -z "$out" ] && diff -q "$tmp/f.prom" "$fx/typical.prom" >/dev/null &&
+	[ "$(ls "$tmp" | grep -c '^f\.prom')" = 1 ]
+ok $? "stats --output FILE: FILE is typical.prom, no temporary file left"
+cp "$fx/empty.prom" "$tmp/f.prom"
+run stats --prometheus --file "$fx/missing.txt" --output "$tmp/f.prom"
+[ "$rc" -eq 1 ] && cmp -s "$tmp/f.prom" "$fx/empty.prom" && [ "$(ls "$tmp" | grep -c '^f\.prom')" = 1 ]
+ok $? "stats --output FILE with a broken input: exit 1, FILE as it was, nothing left behind"
+run stats --file "$fx/typical.txt" --output "$tmp/no/such/dir/f"
+[ "$rc" -eq 1 ] && grep -q -- "--output: $tmp/no/such/dir/f.tmp.[0-9]*: No such file or directory" <<<"$err"
+ok $? "stats --output into a missing directory: exit 1, the path named"
+
+# The systemd service and timer of make install-tool: installed with the
+# binary's path, valid for systemd-analyze.
+make -s -C "$here/.." install PREFIX="$tmp/prefix" >"$tmp/install.log" 2>&1
+unit=$tmp/prefix/lib/systemd/system/finwait-textfile.service
+grep -qx "ExecStart=$tmp/prefix/bin/finwait stats --all-netns --prometheus --output /var/lib/prometheus/node-exporter/finwait.prom" "$unit" &&
+	grep -qx 'OnUnitActiveSec=15s' "$tmp/prefix/lib/systemd/system/finwait-textfile.timer" &&
+	systemd-analyze verify --man=no "$unit" "${unit%.service}.timer" >"$tmp/verify.log" 2>&1
+rc=$?
+[ "$rc" -eq 0 ] || sed 's/^/# /' "$tmp/install.log" "$tmp/verify.log"
+ok $rc "make install: finwait-textfile.service (ExecStart with the installed path) and .timer (15 s), systemd-analyze verify clean"
 
 echo "1..$n"
 [ "$failed" -eq 0 ]

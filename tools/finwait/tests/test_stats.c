@@ -186,6 +186,22 @@ static void rates(void)
 	free(out);
 }
 
+/* Lines of @text that start with @prefix. */
+static int count_lines(const char *text, const char *prefix)
+{
+	const char *p = text;
+	int lines = 0;
+
+	while (p && *p) {
+		if (!strncmp(p, prefix, strlen(prefix)))
+			lines++;
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return lines;
+}
+
 static bool near(double a, double b)
 {
 	return fabs(a - b) < 1e-9;
@@ -304,6 +320,32 @@ static void decode(void)
 	   "tracepoint line: a comment, an unknown state, a port over 65535, no time, an infinite one: refused");
 }
 
+/* --all-netns --prometheus: families once, each series labelled, escaped. */
+static void prom_ns(void)
+{
+	struct fw_ns ns[2] = {
+		{ .ino = 4026531840UL, .pid = 1 },
+		{ .ino = 4026532300UL, .name = "a\"b\\c\nd" },
+	};
+	struct fw_stats s[2] = { { .entered = 7, .left = { 3 } }, { .entered = 2 } };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	fw_print_prometheus_ns(f, ns, s, 2);
+	fclose(f);
+	ok(strstr(text, "\nfinwait_entered_total{netns=\"4026531840\",netns_name=\"\",pid=\"1\"} 7\n") &&
+	   strstr(text, "\nfinwait_entered_total{netns=\"4026532300\",netns_name=\"a\\\"b\\\\c\\nd\",pid=\"\"} 2\n") &&
+	   strstr(text, "\nfinwait_left_total{netns=\"4026531840\",netns_name=\"\",pid=\"1\",reason=\"peer_fin\"} 3\n") &&
+	   strstr(text, "\nfinwait_lifetime_seconds_bucket{netns=\"4026532300\",netns_name=\"a\\\"b\\\\c\\nd\",pid=\"\",le=\"+Inf\"} 0\n"),
+	   "prometheus --all-netns: netns, netns_name (quote, backslash, newline escaped), pid labels, empty where none");
+	ok(count_lines(text, "# HELP finwait_entered_total ") == 1 &&
+	   count_lines(text, "# TYPE finwait_lifetime_seconds histogram") == 1 &&
+	   count_lines(text, "finwait_entered_total{") == 2,
+	   "prometheus --all-netns: one HELP and TYPE per family, a series per namespace");
+	free(text);
+}
+
 int main(int argc, char **argv)
 {
 	struct fw_stats s, t;
@@ -352,5 +394,6 @@ int main(int argc, char **argv)
 	rates();
 	judge();
 	decode();
+	prom_ns();
 	return failed ? 1 : 0;
 }
