@@ -179,7 +179,8 @@ rmdir "$ours" "$theirs" 2>/dev/null
 out=$("$fw" scenario stopped-peer --fin-timeout 2 --port 4343 --json)
 rc=$?
 echo "$out" | sed 's/^/# /'
-jq -e '.scenario == "stopped-peer" and .inputs.fin_timeout_s == 2 and
+# (jq -n with input: an empty output is an error, not a vacuous true.)
+jq -e -n 'input | .scenario == "stopped-peer" and .inputs.fin_timeout_s == 2 and
 	.connection.dport == 4343 and .verdict.agree and .verdict.exit == 0 and
 	.views.finwait_stats.reason == "timeout" and
 	(.views.finwait_stats.lifetime_s | . >= 1.9 and . <= 2.9) and
@@ -348,7 +349,7 @@ ent() { ip netns exec "$1" sed -n 's/^entered //p' $PROC; }
 	[ "$(grep -c '^# HELP ' <<<"$prom")" = 8 ] && [ "$(grep -c '^# TYPE ' <<<"$prom")" = 8 ]
 ok $? "stats --all-netns --prometheus: $n_ns namespaces, fwa $(ent fwa) and fwb $(ent fwb) entries as their files say, one HELP/TYPE per family"
 out=$("$fw" stats --all-netns --json)
-jq -e --argjson a "$ino_a" --argjson b "$ino_b" --argjson n "$n_ns" '
+jq -e -n --argjson a "$ino_a" --argjson b "$ino_b" --argjson n "$n_ns" 'input |
 	length == $n and (map(.netns) | . == sort) and
 	(.[] | select(.netns == $a) | .name == "fwa" and .pid == null and .stats.entered == 3) and
 	(.[] | select(.netns == $b) | .stats.left.peer_fin == 5 and .stats.completed == 5)' <<<"$out" >/dev/null
