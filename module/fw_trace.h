@@ -37,44 +37,37 @@ TRACE_DEFINE_ENUM(FW_EXIT_OTHER);
  * timewait socket took over from the full one on the way.
  */
 TRACE_EVENT(lifetime,
-	TP_PROTO(const struct sock_common *skc, u64 lifetime_us, int reason,
-		 bool tw),
-	TP_ARGS(skc, lifetime_us, reason, tw),
+	    TP_PROTO(const struct sock_common *skc, u64 lifetime_us, int reason,
+		     bool tw),
+	    TP_ARGS(skc, lifetime_us, reason, tw),
+	    TP_STRUCT__entry(__field(u32, netns)
+			     __field(u64, netns_cookie)
+			     __field(u16, family)
+			     __field(u16, sport)
+			     __field(u16, dport)
+			     __array(u8, saddr, FW_SKC_ADDR_LEN)
+			     __array(u8, daddr, FW_SKC_ADDR_LEN)
+			     __field(u64, lifetime_us)
+			     __field(int, reason)
+			     __field(bool, tw)),
+	    TP_fast_assign(const struct net *net = read_pnet(&skc->skc_net);
 
-	TP_STRUCT__entry(
-		__field(u32, netns)
-		__field(u64, netns_cookie)
-		__field(u16, family)
-		__field(u16, sport)
-		__field(u16, dport)
-		__array(u8, saddr, FW_SKC_ADDR_LEN)
-		__array(u8, daddr, FW_SKC_ADDR_LEN)
-		__field(u64, lifetime_us)
-		__field(int, reason)
-		__field(bool, tw)
-	),
-
-	TP_fast_assign(
-		const struct net *net = read_pnet(&skc->skc_net);
-
-		__entry->netns = net->ns.inum;
-		__entry->netns_cookie = fw_net_cookie(net);
-		__entry->family = skc->skc_family;
-		__entry->sport = skc->skc_num;
-		__entry->dport = ntohs(skc->skc_dport);
-		fw_skc_addrs(skc, __entry->saddr, __entry->daddr);
-		__entry->lifetime_us = lifetime_us;
-		__entry->reason = reason;
-		__entry->tw = tw;
-	),
-
-	TP_printk("netns=%u cookie=%llu family=%s saddr=%pISc daddr=%pISc sport=%u dport=%u lifetime_us=%llu reason=%s holders=%s",
-		  __entry->netns, __entry->netns_cookie,
-		  __entry->family == AF_INET6 ? "AF_INET6" : "AF_INET",
-		  __entry->saddr, __entry->daddr, __entry->sport,
-		  __entry->dport, __entry->lifetime_us,
-		  fw_show_exit(__entry->reason),
-		  __entry->tw ? "sk,tw" : "sk")
+			   __entry->netns = net->ns.inum;
+			   __entry->netns_cookie = fw_net_cookie(net);
+			   __entry->family = skc->skc_family;
+			   __entry->sport = skc->skc_num;
+			   __entry->dport = ntohs(skc->skc_dport);
+			   fw_skc_addrs(skc, __entry->saddr, __entry->daddr);
+			   __entry->lifetime_us = lifetime_us;
+			   __entry->reason = reason;
+			   __entry->tw = tw;),
+	    TP_printk("netns=%u cookie=%llu family=%s saddr=%pISc daddr=%pISc sport=%u dport=%u lifetime_us=%llu reason=%s holders=%s",
+		      __entry->netns, __entry->netns_cookie,
+		      __entry->family == AF_INET6 ? "AF_INET6" : "AF_INET",
+		      __entry->saddr, __entry->daddr, __entry->sport,
+		      __entry->dport, __entry->lifetime_us,
+		      fw_show_exit(__entry->reason),
+		      __entry->tw ? "sk,tw" : "sk")
 );
 
 #endif /* _FINWAIT_TRACE_H */
