@@ -15,6 +15,7 @@
 #include <linux/mutex.h>
 #include <linux/seqlock.h>
 #include <linux/percpu.h>
+#include <linux/in6.h>
 
 struct seq_file;
 struct net;
@@ -100,6 +101,13 @@ void fw_stats_snapshot(struct fw_net *fwn, struct fw_snapshot *snap);
 void fw_stats_reset(struct fw_net *fwn);
 const char *fw_exit_name(enum fw_exit why);
 
+/* One connection as /proc/net/finwait_conns shows it (track.c copies it). */
+struct fw_conn_info {
+	struct sockaddr_in6 local, remote;	/* or sockaddr_in: %pISpc */
+	u64 start_ns;		/* ktime_get_ns() at the entry */
+	bool tw;		/* held by a timewait socket */
+};
+
 /* track.c */
 int fw_track_init(unsigned int max_tracked, unsigned int netns_share);
 void fw_track_exit(void);
@@ -113,6 +121,10 @@ bool fw_track_close(const void *sk, u64 now_ns);
 bool fw_track_stale(const void *key);
 void fw_track_purge_dying(void);
 unsigned long fw_track_count(void);
+unsigned int fw_track_buckets(void);
+unsigned int fw_track_copy(struct fw_net *fwn, unsigned int bucket,
+			   unsigned int skip, struct fw_conn_info *out,
+			   unsigned int max);
 
 /* format.c: what a write to the proc file asks for */
 enum fw_cmd_op {

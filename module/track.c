@@ -361,6 +361,48 @@ void fw_track_purge_dying(void)
 	}
 }
 
+unsigned int fw_track_buckets(void)
+{
+	return 1U << fw_table_bits;
+}
+
+/*
+ * For /proc/net/finwait_conns: copy @fwn's records in bucket @bucket, from
+ * its @skip-th on, at most @max, with the addresses of the objects that hold
+ * them. Under the bucket lock those objects are alive: every path that
+ * frees one takes this lock to remove its record first (fw_track_stale() at
+ * the latest). One bucket at a time, so the hooks wait for a few records at
+ * most. Returns how many were copied. Process context.
+ */
+unsigned int fw_track_copy(struct fw_net *fwn, unsigned int bucket,
+			   unsigned int skip, struct fw_conn_info *out,
+			   unsigned int max)
+{
+	unsigned int n = 0;
+	unsigned long flags;
+	struct fw_conn *c;
+
+	if (bucket >= fw_track_buckets() || hlist_empty(&fw_table[bucket]))
+		return 0;
+	raw_spin_lock_irqsave(fw_lock(bucket), flags);
+	hlist_for_each_entry(c, &fw_table[bucket], node) {
+		if (c->fwn != fwn)
+			continue;
+		if (skip) {
+			skip--;
+			continue;
+		}
+		if (n == max)
+			break;
+		fw_skc_addrs(c->key, (u8 *)&out[n].local, (u8 *)&out[n].remote);
+		out[n].start_ns = c->start_ns;
+		out[n].tw = c->flags & FW_CONN_TW;
+		n++;
+	}
+	raw_spin_unlock_irqrestore(fw_lock(bucket), flags);
+	return n;
+}
+
 /* Records in use, all netns together. */
 unsigned long fw_track_count(void)
 {

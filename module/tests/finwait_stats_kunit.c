@@ -180,6 +180,86 @@ static void fw_test_teardown(struct fw_net *fwn)
 	fw_track_exit();
 }
 
+/* A socket's common part for the copy test: IPv4 @saddr:@sport -> @daddr:@dport. */
+static struct sock_common *fw_test_skc(struct kunit *test, __be32 saddr, u16 sport,
+				       __be32 daddr, u16 dport)
+{
+	struct sock_common *skc = kunit_kzalloc(test, sizeof(*skc), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, skc);
+	skc->skc_family = AF_INET;
+	skc->skc_rcv_saddr = saddr;
+	skc->skc_num = sport;
+	skc->skc_daddr = daddr;
+	skc->skc_dport = htons(dport);
+	return skc;
+}
+
+/* Every record of @fwn, one at a time (skip/max 1), over all buckets. */
+static unsigned int fw_test_copy_all(struct fw_net *fwn, struct fw_conn_info *out,
+				     unsigned int max)
+{
+	unsigned int b, skip, n = 0;
+
+	for (b = 0; b < fw_track_buckets(); b++)
+		for (skip = 0; n < max && fw_track_copy(fwn, b, skip, &out[n], 1); skip++)
+			n++;
+	return n;
+}
+
+/*
+ * /proc/net/finwait_conns's copy: only the netns asked for, every record
+ * once however it is chunked, ends and ports as the socket has them, the
+ * holder after a handoff, the entry time.
+ */
+static void fw_test_copy(struct kunit *test)
+{
+	struct fw_net *fwn = fw_test_setup(test, 16), *other = fw_test_net(test, 16);
+	struct sock_common *a = fw_test_skc(test, htonl(0x7f000001), 40000,
+					    htonl(0x7f000002), 8080);
+	struct sock_common *b = fw_test_skc(test, htonl(0x0a000001), 40001,
+					    htonl(0x0a000002), 8081);
+	struct sock_common *tw = fw_test_skc(test, htonl(0x0a000001), 40001,
+					     htonl(0x0a000002), 8081);
+	struct sock_common *c = fw_test_skc(test, htonl(0x7f000001), 40002,
+					    htonl(0x7f000001), 8082);
+	struct fw_conn_info info[4];
+	unsigned int i, n;
+
+	fw_track_enter(fwn, a, 1000);
+	fw_track_enter(fwn, b, 2000);
+	fw_track_enter(other, c, 3000);
+	fw_track_handoff(b);
+	fw_track_rekey(b, tw);
+
+	n = fw_test_copy_all(fwn, info, ARRAY_SIZE(info));
+	KUNIT_ASSERT_EQ(test, n, 2);
+	for (i = 0; i < n; i++) {
+		const struct sockaddr_in *l = (void *)&info[i].local;
+		const struct sockaddr_in *r = (void *)&info[i].remote;
+		bool is_a = info[i].start_ns == 1000;
+
+		KUNIT_EXPECT_EQ(test, l->sin_family, AF_INET);
+		KUNIT_EXPECT_EQ(test, ntohs(l->sin_port), is_a ? 40000 : 40001);
+		KUNIT_EXPECT_EQ(test, ntohs(r->sin_port), is_a ? 8080 : 8081);
+		KUNIT_EXPECT_EQ(test, l->sin_addr.s_addr, htonl(is_a ? 0x7f000001 : 0x0a000001));
+		KUNIT_EXPECT_EQ(test, r->sin_addr.s_addr, htonl(is_a ? 0x7f000002 : 0x0a000002));
+		KUNIT_EXPECT_EQ(test, info[i].tw, !is_a);
+		KUNIT_EXPECT_EQ(test, info[i].start_ns, is_a ? 1000ULL : 2000ULL);
+	}
+	KUNIT_EXPECT_EQ(test, fw_test_copy_all(other, info, ARRAY_SIZE(info)), 1);
+	KUNIT_EXPECT_EQ(test, fw_track_copy(fwn, fw_track_buckets(), 0, info, 4), 0);
+
+	/* Gone from the table, gone from the copy. */
+	KUNIT_EXPECT_TRUE(test, fw_track_leave(tw, FW_EXIT_TIMEOUT, 5000));
+	KUNIT_EXPECT_TRUE(test, fw_track_leave(a, FW_EXIT_TIMEOUT, 5000));
+	KUNIT_EXPECT_EQ(test, fw_test_copy_all(fwn, info, ARRAY_SIZE(info)), 0);
+
+	WRITE_ONCE(other->dying, true);
+	fw_test_teardown(fwn);
+	fw_stats_free(other);
+}
+
 static void fw_test_lifecycle(struct kunit *test)
 {
 	struct fw_net *fwn = fw_test_setup(test, 16);
@@ -515,6 +595,7 @@ static struct kunit_case fw_test_cases[] = {
 	KUNIT_CASE(fw_test_pool),
 	KUNIT_CASE(fw_test_percpu_sum),
 	KUNIT_CASE(fw_test_format),
+	KUNIT_CASE(fw_test_copy),
 	{}
 };
 

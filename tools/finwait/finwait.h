@@ -124,8 +124,9 @@ int fw_trace_start(struct fw_trace *t, int family, uint16_t sport, uint16_t dpor
 int fw_trace_read(struct fw_trace *t, struct fw_tp_event *ev, int max);
 void fw_trace_stop(struct fw_trace *t);
 
-/* scenario.c */
+/* scenario.c, ls.c */
 int fw_scenario_main(int argc, char **argv);
+int fw_ls_main(int argc, char **argv);
 
 /* main.c: option values and messages shared by the commands. */
 int fw_usage_error(const char *cmd, const char *fmt, ...)

@@ -4,6 +4,7 @@
  *
  *   finwait stats    [--json | --prometheus] [--netns NAME|PID | --all-netns | --file F]
  *   finwait watch    [-i SECONDS] [-n COUNT] [--netns NAME|PID] [--file F]
+ *   finwait ls       [--netns NAME|PID] [--json]              (ls.c)
  *   finwait reset    [--netns NAME|PID]
  *   finwait scenario ENDING [options]      (scenario.c)
  *
@@ -82,6 +83,9 @@ static const char usage[] =
 "            --output: into FILE, replaced whole (for node_exporter's textfile)\n"
 "  watch     [-i SECONDS] [-n COUNT] [--netns NAME|PID] [--file FILE]\n"
 "            totals and per-second rates, refreshed every SECONDS (default 1)\n"
+"  ls        [--netns NAME|PID] [--json]\n"
+"            the connections now in FIN-WAIT-2, oldest first: ends, holder,\n"
+"            age, timer (finwait_stats' /proc/net/finwait_conns and sock_diag)\n"
 "  reset     [--netns NAME|PID]\n"
 "            zero the counters of a network namespace (CAP_NET_ADMIN)\n"
 "  scenario  stopped-peer | peer-close | peer-reset | half-close [OPTIONS]\n"
@@ -484,5 +488,7 @@ int main(int argc, char **argv)
 		return cmd_reset(argc - 1, argv + 1);
 	if (!strcmp(cmd, "scenario"))
 		return fw_scenario_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "ls"))
+		return fw_ls_main(argc - 1, argv + 1);
 	return fw_usage_error(NULL, "unknown command '%s'", cmd);
 }

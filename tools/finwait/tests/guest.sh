@@ -9,6 +9,7 @@
 #   fresh netns per scenario (finwait's default as root); its four views:
 #               finwait_stats, sock_diag (and ss -o's line), the tracepoint
 #               sock:inet_sock_set_state, the kernel's rule
+#   fwl         finwait_conns and finwait ls: ages, holders, families, 40 at once
 #   fwa, fwb    ip netns add: stats --all-netns, and node_exporter's
 #               textfile collector reading it on 127.0.0.1:9109
 #   demo        tools/demo-guest.sh, as make demo runs it
@@ -32,6 +33,7 @@ cleanup() {
 	ip netns del fwt 2>/dev/null
 	ip netns del fwa 2>/dev/null
 	ip netns del fwb 2>/dev/null
+	ip netns del fwl 2>/dev/null
 	[ -n "${ne_pid:-}" ] && kill "$ne_pid" 2>/dev/null
 	rm -rf "$tmp"
 }
@@ -58,6 +60,8 @@ reason() { sed -n 's/^  finwait_stats  *[0-9.]* m\{0,1\}s  *left_\([a-z_]*\).*/\
 held() { sed -n "s/^  $1  *\(-\|[0-9.]* m\{0,1\}s\)  *[^ ]*  *//p" <<<"$out"; }
 # json KEY: the first "KEY":number of the JSON text $out.
 json() { grep -o "\"$1\":[0-9-]*" <<<"$out" | head -1 | cut -d: -f2; }
+# stamp_of FILE STEP: fw_conn's CLOCK_REALTIME stamp of STEP, in ms.
+stamp_of() { awk -v s="$2" '$1 == s { split($2, a, "."); print a[1] * 1000 + int(a[2] / 1000) }' "$1"; }
 
 # scenario EXPECT_S REASON ARGS...: run finwait scenario ARGS, time it, and
 # check the three lifetimes and the exit reason; $out holds the output.
@@ -382,6 +386,84 @@ rc=$?
 ok $rc "node_exporter $("$ne" --version 2>&1 | awk 'NR == 1 { print $3 }'): /metrics has fwa's and fwb's series as the proc files give them, no textfile error"
 ip netns del fwa
 ip netns del fwb
+
+# /proc/net/finwait_conns and finwait ls, in netns fwl: an orphan over
+# IPv4, a half-closed socket over IPv6 (the full socket holds it, no timer),
+# an orphan over v4-mapped IPv6; then 40 more orphans.
+ip netns add fwl && ip -n fwl link set lo up && ip netns exec fwl sysctl -qw net.ipv4.tcp_fin_timeout=30
+ip netns exec fwl "$fw_conn" -4 -p 5600 connect sport close sleep 60 >"$tmp/l1" &
+l1=$!
+ip netns exec fwl "$fw_conn" -6 -p 5601 connect sport shutdown sleep 60 >"$tmp/l2" &
+l2=$!
+ip netns exec fwl "$fw_conn" -m -p 5602 connect sport close sleep 60 >"$tmp/l3" &
+l3=$!
+wait_until 10 grep -q '^close ' "$tmp/l1" && wait_until 10 grep -q '^shutdown ' "$tmp/l2" &&
+	wait_until 10 grep -q '^close ' "$tmp/l3"
+t_end=$(stamp_of "$tmp/l3" close)
+p1=$(sed -n 's/^client_port //p' "$tmp/l1") p2=$(sed -n 's/^client_port //p' "$tmp/l2")
+p3=$(sed -n 's/^client_port //p' "$tmp/l3")
+# The holder ss sees for an orphan: a timewait socket, or the full socket on
+# its keepalive timer where the ACK of our FIN was backlogged.
+ss_holder() {
+	case $(ip netns exec fwl ss -Htno state fin-wait-2 "( sport = :$1 )") in
+	*timer:\(timewait,*) echo tw ;; *timer:\(keepalive,*) echo sk ;; *) echo none ;;
+	esac
+}
+wait_until 5 eval '[ "$(ss_holder "$p1")" != none ] && [ "$(ss_holder "$p3")" != none ]'
+h1=$(ss_holder "$p1") h3=$(ss_holder "$p3")
+# Old enough that an age is not a rounding: 1.5 s after the last close.
+wait_until 10 eval '[ $(( $(now_ms) - t_end )) -ge 1500 ]'
+t_read=$(now_ms)
+conns=$(ip netns exec fwl cat /proc/net/finwait_conns)
+t_after=$(now_ms)
+echo "$conns" | sed 's/^/# /'
+t_first=$(stamp_of "$tmp/l1" close)
+age() { awk -v e="$1" '$1 == e { print $4 }' <<<"$conns"; }
+row() { awk -v e="$1" '$1 == e { print $2, $3 }' <<<"$conns"; }
+[ "$(head -1 <<<"$conns" | xargs)" = "local remote holder age_ms" ] &&
+	[ "$(sed 1d <<<"$conns" | wc -l)" = 3 ] &&
+	[ "$(row "127.0.0.1:$p1")" = "127.0.0.1:5600 $h1" ] &&
+	[ "$(row "[::1]:$p2")" = "[::1]:5601 sk" ] &&
+	[ "$(row "[::ffff:127.0.0.1]:$p3")" = "[::ffff:127.0.0.1]:5602 $h3" ] &&
+	within "$(age "127.0.0.1:$p1")" $(( t_read - t_first - 300 )) $(( t_after - t_first + 50 )) &&
+	within "$(age "[::ffff:127.0.0.1]:$p3")" $(( t_read - t_end - 300 )) $(( t_after - t_end + 50 ))
+ok $? "finwait_conns: 3 connections (IPv4 $h1, IPv6 half-closed sk, v4-mapped $h3), ages against the wall clock"
+out=$("$fw" ls --netns fwl)
+rc=$?
+echo "$out" | sed 's/^/# /'
+[ "$rc" -eq 0 ] && [ "$(tail -1 <<<"$out")" = "3 connections in FIN-WAIT-2" ] &&
+	awk '$5 == "s" { print $4 }' <<<"$out" | sort -rn -c 2>/dev/null &&
+	grep -Eq "^\[::1\]:$p2 +\[::1\]:5601 +sk +[0-9.]+ s  none$" <<<"$out" &&
+	if [ "$h1" = tw ]; then
+		grep -Eq "^127\.0\.0\.1:$p1 +127\.0\.0\.1:5600 +tw +[0-9.]+ s  timewait [0-9.]+ s left$" <<<"$out"
+	else
+		grep -Eq "^127\.0\.0\.1:$p1 +127\.0\.0\.1:5600 +sk +[0-9.]+ s  keepalive [0-9.]+ s left$" <<<"$out"
+	fi
+ok $? "finwait ls --netns fwl: oldest first, the half-closed one with no timer, the orphan's timer"
+out=$("$fw" ls --netns fwl --json)
+jq -e -n --arg p1 "127.0.0.1:$p1" --arg p2 "[::1]:$p2" 'input |
+	length == 3 and (map(.age_ms) | . == (sort | reverse)) and
+	(.[] | select(.local == $p2) | .holder == "sk" and .timer == null and .state == "FIN-WAIT-2") and
+	(.[] | select(.local == $p1) | .timer_left_ms + .age_ms | . >= 29000 and . <= 34000)' <<<"$out" >/dev/null
+ok $? "finwait ls --json: 3 objects, oldest first; the orphan's age + time left is tcp_fin_timeout (30 s)"
+kill $l1 $l2 $l3 2>/dev/null
+wait $l1 $l2 $l3 2>/dev/null
+# Many: 40 orphans at once, all listed, as many as the module's current.
+for i in $(seq 40); do
+	ip netns exec fwl "$fw_conn" -p $((5700 + i)) connect close sleep 60 >/dev/null &
+	pids="${pids:-} $!"
+done
+wait_until 30 eval '[ "$(ip netns exec fwl sed -n "s/^current //p" $PROC)" = 40 ]'
+n_conns=$(ip netns exec fwl cat /proc/net/finwait_conns | sed 1d | wc -l)
+n_ls=$("$fw" ls --netns fwl --json | jq -n 'input | length')
+[ "$n_conns" = 40 ] && [ "$n_ls" = 40 ] &&
+	[ "$(su -s /bin/sh nobody -c 'cat /proc/net/finwait_conns' | head -1 | xargs)" = "local remote holder age_ms" ]
+ok $? "40 orphans: finwait_conns $n_conns lines, ls $n_ls; readable by nobody"
+# shellcheck disable=SC2086
+kill $pids 2>/dev/null
+# shellcheck disable=SC2086
+wait $pids 2>/dev/null
+ip netns del fwl
 
 # The demo (make demo runs the same script in the distro guest).
 demo=$(dirname "$fw")/../demo-guest.sh

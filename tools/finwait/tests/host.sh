@@ -53,8 +53,8 @@ ok $? "--version prints 'finwait $ver' (the VERSION file)"
 
 run --help
 [ "$rc" -eq 0 ] && [ -z "$err" ] &&
-	(for c in stats watch reset scenario; do grep -q "^  $c " <<<"$out" || exit 1; done)
-ok $? "--help lists stats, watch, reset, scenario"
+	(for c in stats watch ls reset scenario; do grep -q "^  $c " <<<"$out" || exit 1; done)
+ok $? "--help lists stats, watch, ls, reset, scenario"
 run scenario --help
 [ "$rc" -eq 0 ] &&
 	(for e in stopped-peer peer-close peer-reset half-close --fin-timeout --port -6 \
@@ -165,6 +165,12 @@ stats --output|--output needs a value
 watch --all-netns|unknown option '--all-netns'
 watch --output x|unknown option '--output'
 reset --all-netns|unknown option '--all-netns'
+ls --bogus|unknown option '--bogus'
+ls -x|unknown option '-x'
+ls extra|unexpected argument 'extra'
+ls --netns|--netns needs a value
+ls --netns new|--netns new is only for 'scenario'
+ls --netns fw-no-such-ns|no network namespace 'fw-no-such-ns'
 stats extra|unexpected argument 'extra'
 watch -i 0|-i wants seconds from 0.1 to 86400, got '0'
 watch -i -1|-i wants seconds from 0.1 to 86400, got '-1'
@@ -217,6 +223,13 @@ asnobody scenario stopped-peer --netns new
 ok $? "as nobody: scenario --netns new refused (exit 2, names the privilege)"
 [ "$(cat /proc/sys/net/ipv4/tcp_fin_timeout)" = "$sysctl_before" ]
 ok $? "tcp_fin_timeout still $sysctl_before"
+
+# Without the module (this host's kernel has none loaded): ls says so.
+if [ ! -e /proc/net/finwait_conns ]; then
+	run ls
+	[ "$rc" -eq 1 ] && [ -z "$out" ] && grep -q 'finwait_conns is missing: the finwait_stats module is not loaded' <<<"$err"
+	ok $? "ls without the module: exit 1, 'not loaded'"
+fi
 
 # --output: the file replaced whole, only when the stats were read.
 run stats --prometheus --file "$fx/typical.txt" --output "$tmp/f.prom"
