@@ -451,7 +451,7 @@ static int follow(const struct scen *sc, const struct conn *cn, int nl,
 	struct fw_sock_state st, prev = { .state = -1 };
 	bool acted = sc->ending == FW_STOPPED_PEER;
 	int holder, prev_holder = H_UNKNOWN;
-	double t, next = t0;
+	double t, next = t0, closed_t = -1;
 	long printed_s = -1;
 	char c;
 	int e;
@@ -505,11 +505,22 @@ static int follow(const struct scen *sc, const struct conn *cn, int nl,
 				next = fw_now_s();
 				continue;	/* look again at once */
 			}
+		} else if (r->seen_fw2 && st.state == TCP_CLOSE) {
+			/*
+			 * The full socket, closed, still hashed: at the handoff
+			 * to a timewait socket (tcp_time_wait() then tcp_done())
+			 * or just before it goes. Not an exit yet: the next
+			 * look tells which; if it is gone, it left here.
+			 */
+			if (closed_t < 0)
+				closed_t = t;
 		} else if (r->seen_fw2 || !st.state) {
 			r->ended = true;
-			r->exit_t = t;
+			r->exit_t = !st.state && closed_t >= 0 ? closed_t : t;
 			return 0;
 		}
+		if (st.state == TCP_FIN_WAIT2)
+			closed_t = -1;
 		if (t > deadline)
 			return 0;
 		/* The ending's action, once FIN-WAIT-2 has been seen. */
