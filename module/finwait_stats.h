@@ -122,9 +122,9 @@ bool fw_track_stale(const void *key);
 void fw_track_purge_dying(void);
 unsigned long fw_track_count(void);
 unsigned int fw_track_buckets(void);
-unsigned int fw_track_copy(struct fw_net *fwn, unsigned int bucket,
-			   unsigned int skip, struct fw_conn_info *out,
-			   unsigned int max);
+unsigned int fw_track_copy(struct fw_net *fwn, const struct net *net,
+			   unsigned int bucket, unsigned int skip,
+			   struct fw_conn_info *out, unsigned int max);
 
 /* format.c: what a write to the proc file asks for */
 enum fw_cmd_op {

@@ -102,14 +102,15 @@ struct fw_conns_iter {
 static void *fw_conns_fill(struct seq_file *seq, loff_t *pos)
 {
 	struct fw_conns_iter *it = seq->private;
-	struct fw_net *fwn = fw_net(seq_file_net(seq));
+	struct net *net = seq_file_net(seq);
+	struct fw_net *fwn = fw_net(net);
 	unsigned int buckets = fw_track_buckets();
 	u64 b = (*pos - 1) >> 8, chunk = (*pos - 1) & 0xff;
 
 	for (; b < buckets; b++, chunk = 0) {
 		if (chunk > 0xff)
 			continue;
-		it->n = fw_track_copy(fwn, b, chunk * FW_CONNS_CHUNK, it->info,
+		it->n = fw_track_copy(fwn, net, b, chunk * FW_CONNS_CHUNK, it->info,
 				      FW_CONNS_CHUNK);
 		if (it->n) {
 			*pos = 1 + (b << 8 | chunk);

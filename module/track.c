@@ -23,6 +23,9 @@
 #include <linux/vmalloc.h>
 #include <linux/sched.h>
 
+#include <net/inet_timewait_sock.h>
+#include <net/tcp_states.h>
+
 #include "finwait_stats.h"
 #include "skc.h"
 
@@ -30,7 +33,9 @@
 #ifndef FW_KUNIT
 #include "fw_trace.h"
 #else
-#define trace_lifetime(skc, us, why, tw)	do { } while (0)
+static inline void trace_lifetime(const void *skc, u64 us, int why, bool tw)
+{
+}
 #endif
 
 #define FW_CONN_TW	BIT(0)	/* held by a timewait minisocket */
@@ -367,16 +372,37 @@ unsigned int fw_track_buckets(void)
 }
 
 /*
- * For /proc/net/finwait_conns: copy @fwn's records in bucket @bucket, from
- * its @skip-th on, at most @max, with the addresses of the objects that hold
- * them. Under the bucket lock those objects are alive: every path that
- * frees one takes this lock to remove its record first (fw_track_stale() at
- * the latest). One bucket at a time, so the hooks wait for a few records at
- * most. Returns how many were copied. Process context.
+ * Whether the object a record names still is that connection. A record
+ * whose exit was missed (a hook the recursion guard turned away, one the
+ * kernel bypassed) may name memory freed since: reading it is safe, as
+ * sockets and timewait sockets come from SLAB_TYPESAFE_BY_RCU caches and
+ * the caller holds a raw spinlock with interrupts off (an RCU reader), but
+ * it may be another socket of the same type now. Only one of @net, in
+ * FIN-WAIT-2 (or a timewait socket in substate FIN-WAIT-2) is shown.
  */
-unsigned int fw_track_copy(struct fw_net *fwn, unsigned int bucket,
-			   unsigned int skip, struct fw_conn_info *out,
-			   unsigned int max)
+static bool fw_conn_live(const struct fw_conn *c, const struct net *net)
+{
+	const struct sock_common *skc = c->key;
+
+	if (read_pnet(&skc->skc_net) != net)
+		return false;
+	if (c->flags & FW_CONN_TW)
+		return READ_ONCE(skc->skc_state) == TCP_TIME_WAIT &&
+		       READ_ONCE(((const struct inet_timewait_sock *)c->key)->tw_substate) ==
+		       TCP_FIN_WAIT2;
+	return READ_ONCE(skc->skc_state) == TCP_FIN_WAIT2;
+}
+
+/*
+ * For /proc/net/finwait_conns: copy the records of @net's @fwn in bucket
+ * @bucket, from its @skip-th on, at most @max, with the ends of the
+ * connections their objects hold (see fw_conn_live()). One bucket at a
+ * time, under its lock, so the hooks wait for a few records at most.
+ * Returns how many were copied. Process context.
+ */
+unsigned int fw_track_copy(struct fw_net *fwn, const struct net *net,
+			   unsigned int bucket, unsigned int skip,
+			   struct fw_conn_info *out, unsigned int max)
 {
 	unsigned int n = 0;
 	unsigned long flags;
@@ -386,7 +412,7 @@ unsigned int fw_track_copy(struct fw_net *fwn, unsigned int bucket,
 		return 0;
 	raw_spin_lock_irqsave(fw_lock(bucket), flags);
 	hlist_for_each_entry(c, &fw_table[bucket], node) {
-		if (c->fwn != fwn)
+		if (c->fwn != fwn || !fw_conn_live(c, net))
 			continue;
 		if (skip) {
 			skip--;

@@ -180,13 +180,21 @@ static void fw_test_teardown(struct fw_net *fwn)
 	fw_track_exit();
 }
 
-/* A socket's common part for the copy test: IPv4 @saddr:@sport -> @daddr:@dport. */
-static struct sock_common *fw_test_skc(struct kunit *test, __be32 saddr, u16 sport,
-				       __be32 daddr, u16 dport)
+/*
+ * A full socket in FIN-WAIT-2 of init_net for the copy test, or (@tw) a
+ * timewait socket in substate FIN-WAIT-2: IPv4 @saddr:@sport -> @daddr:@dport.
+ */
+static struct sock_common *fw_test_skc(struct kunit *test, bool tw, __be32 saddr,
+				       u16 sport, __be32 daddr, u16 dport)
 {
-	struct sock_common *skc = kunit_kzalloc(test, sizeof(*skc), GFP_KERNEL);
+	struct inet_timewait_sock *obj = kunit_kzalloc(test, sizeof(*obj), GFP_KERNEL);
+	struct sock_common *skc;
 
-	KUNIT_ASSERT_NOT_NULL(test, skc);
+	KUNIT_ASSERT_NOT_NULL(test, obj);
+	skc = &obj->__tw_common;
+	write_pnet(&skc->skc_net, &init_net);
+	skc->skc_state = tw ? TCP_TIME_WAIT : TCP_FIN_WAIT2;
+	obj->tw_substate = TCP_FIN_WAIT2;
 	skc->skc_family = AF_INET;
 	skc->skc_rcv_saddr = saddr;
 	skc->skc_num = sport;
@@ -202,7 +210,8 @@ static unsigned int fw_test_copy_all(struct fw_net *fwn, struct fw_conn_info *ou
 	unsigned int b, skip, n = 0;
 
 	for (b = 0; b < fw_track_buckets(); b++)
-		for (skip = 0; n < max && fw_track_copy(fwn, b, skip, &out[n], 1); skip++)
+		for (skip = 0; n < max && fw_track_copy(fwn, &init_net, b, skip, &out[n], 1);
+		     skip++)
 			n++;
 	return n;
 }
@@ -210,18 +219,19 @@ static unsigned int fw_test_copy_all(struct fw_net *fwn, struct fw_conn_info *ou
 /*
  * /proc/net/finwait_conns's copy: only the netns asked for, every record
  * once however it is chunked, ends and ports as the socket has them, the
- * holder after a handoff, the entry time.
+ * holder after a handoff, the entry time; a record whose object is no
+ * longer that connection (its exit missed, the memory reused) left out.
  */
 static void fw_test_copy(struct kunit *test)
 {
 	struct fw_net *fwn = fw_test_setup(test, 16), *other = fw_test_net(test, 16);
-	struct sock_common *a = fw_test_skc(test, htonl(0x7f000001), 40000,
+	struct sock_common *a = fw_test_skc(test, false, htonl(0x7f000001), 40000,
 					    htonl(0x7f000002), 8080);
-	struct sock_common *b = fw_test_skc(test, htonl(0x0a000001), 40001,
+	struct sock_common *b = fw_test_skc(test, false, htonl(0x0a000001), 40001,
 					    htonl(0x0a000002), 8081);
-	struct sock_common *tw = fw_test_skc(test, htonl(0x0a000001), 40001,
+	struct sock_common *tw = fw_test_skc(test, true, htonl(0x0a000001), 40001,
 					     htonl(0x0a000002), 8081);
-	struct sock_common *c = fw_test_skc(test, htonl(0x7f000001), 40002,
+	struct sock_common *c = fw_test_skc(test, false, htonl(0x7f000001), 40002,
 					    htonl(0x7f000001), 8082);
 	struct fw_conn_info info[4];
 	unsigned int i, n;
@@ -237,7 +247,7 @@ static void fw_test_copy(struct kunit *test)
 	for (i = 0; i < n; i++) {
 		const struct sockaddr_in *l = (void *)&info[i].local;
 		const struct sockaddr_in *r = (void *)&info[i].remote;
-		bool is_a = info[i].start_ns == 1000;
+		bool is_a = ntohs(l->sin_port) == 40000;
 
 		KUNIT_EXPECT_EQ(test, l->sin_family, AF_INET);
 		KUNIT_EXPECT_EQ(test, ntohs(l->sin_port), is_a ? 40000 : 40001);
@@ -248,7 +258,15 @@ static void fw_test_copy(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, info[i].start_ns, is_a ? 1000ULL : 2000ULL);
 	}
 	KUNIT_EXPECT_EQ(test, fw_test_copy_all(other, info, ARRAY_SIZE(info)), 1);
-	KUNIT_EXPECT_EQ(test, fw_track_copy(fwn, fw_track_buckets(), 0, info, 4), 0);
+	KUNIT_EXPECT_EQ(test, fw_track_copy(fwn, &init_net, fw_track_buckets(), 0, info, 4), 0);
+
+	/* Its exit missed and its memory reused: another state, or another netns. */
+	a->skc_state = TCP_CLOSE;
+	KUNIT_EXPECT_EQ(test, fw_test_copy_all(fwn, info, ARRAY_SIZE(info)), 1);
+	a->skc_state = TCP_FIN_WAIT2;
+	write_pnet(&a->skc_net, NULL);
+	KUNIT_EXPECT_EQ(test, fw_test_copy_all(fwn, info, ARRAY_SIZE(info)), 1);
+	write_pnet(&a->skc_net, &init_net);
 
 	/* Gone from the table, gone from the copy. */
 	KUNIT_EXPECT_TRUE(test, fw_track_leave(tw, FW_EXIT_TIMEOUT, 5000));

@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "finwait.h"
 
@@ -266,6 +267,11 @@ int fw_ls_main(int argc, char **argv)
 			return fw_usage_error("ls", "%s", err);
 	}
 	e = read_rows(&v, &n, err, sizeof(err));
+	if (e == -ENOENT && !access(FW_PROC, F_OK)) {
+		fprintf(stderr, "finwait ls: %s is missing: the loaded finwait_stats predates it (reload the module)\n",
+			FW_CONNS);
+		return EXIT_DISAGREE;
+	}
 	if (e == -ENOENT) {
 		fprintf(stderr, "finwait ls: %s is missing: the finwait_stats module is not loaded (modprobe finwait_stats)\n",
 			FW_CONNS);

@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,7 +81,8 @@ static const char usage[] =
 "            [--output FILE]\n"
 "            the counters, exit reasons and lifetime histogram; --all-netns:\n"
 "            of every network namespace, each labelled (inode, name, a PID);\n"
-"            --output: into FILE, replaced whole (for node_exporter's textfile)\n"
+"            --output: into FILE, replaced whole (for node_exporter's textfile);\n"
+"            removed while the module is not loaded\n"
 "  watch     [-i SECONDS] [-n COUNT] [--netns NAME|PID] [--file FILE]\n"
 "            totals and per-second rates, refreshed every SECONDS (default 1)\n"
 "  ls        [--netns NAME|PID] [--json]\n"
@@ -312,6 +314,14 @@ static int output_open(const char *file)
 	    (int)sizeof(out_tmp))
 		return fw_usage_error("stats", "--output: file name too long");
 	fd = open(out_tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	/* Readable by the collector (node_exporter runs as its own user), whatever the umask. */
+	if (fd >= 0 && fchmod(fd, 0644)) {
+		fprintf(stderr, "finwait stats: --output: %s: %s\n", out_tmp, strerror(errno));
+		close(fd);
+		unlink(out_tmp);
+		out_tmp[0] = '\0';
+		return EXIT_DISAGREE;
+	}
 	if (fd < 0) {
 		fprintf(stderr, "finwait stats: --output: %s: %s\n", out_tmp, strerror(errno));
 		out_tmp[0] = '\0';
@@ -384,6 +394,10 @@ static int cmd_stats(int argc, char **argv)
 	rc = o.all_netns ? stats_all(&o) : stats_one(&o);
 	if (o.output)
 		rc = output_close(o.output, rc);
+	/* The module unloaded: no numbers at all rather than stale ones. */
+	if (o.output && rc && !o.file && access(FW_PROC, F_OK) && errno == ENOENT &&
+	    !unlink(o.output))
+		fprintf(stderr, "finwait stats: removed %s\n", o.output);
 	return rc;
 }
 

@@ -357,6 +357,8 @@ static void prom_escape(char *buf, size_t len, const char *s)
 }
 
 #define VAL(fmt, ...) (snprintf(v, sizeof(v), fmt, __VA_ARGS__), v)
+/* netns="20 digits",netns_name="255 bytes, each escaped to 2",pid="..." */
+#define FW_LABELS 640
 
 /*
  * node_exporter textfile collector format: one HELP and TYPE per metric
@@ -364,7 +366,7 @@ static void prom_escape(char *buf, size_t len, const char *s)
  * Lifetimes are whole us, so bucket i (values 2^i .. 2^(i+1) - 1 us) has
  * le = (2^(i+1) - 1) us; the last bucket is open and only +Inf covers it.
  */
-static void print_prom(FILE *f, const struct fw_stats *s, char (*const labels)[512],
+static void print_prom(FILE *f, const struct fw_stats *s, char (*const labels)[FW_LABELS],
 		       size_t n)
 {
 	char v[64], extra[64];
@@ -398,11 +400,10 @@ static void print_prom(FILE *f, const struct fw_stats *s, char (*const labels)[5
 		  "Entries not tracked because max_tracked was reached.");
 	for (k = 0; k < n; k++)
 		prom_series(f, "untracked_total", labels[k], "", VAL("%" PRIu64, s[k].untracked));
+	/* One figure for the whole module: one series, whatever the namespaces. */
 	prom_head(f, "probe_missed_total", "counter",
 		  "Hook calls the recursion guard turned away, all namespaces.");
-	for (k = 0; k < n; k++)
-		prom_series(f, "probe_missed_total", labels[k], "",
-			    VAL("%" PRIu64, s[k].probe_missed));
+	prom_series(f, "probe_missed_total", "", "", VAL("%" PRIu64, s[0].probe_missed));
 	prom_head(f, "lifetime_seconds", "histogram",
 		  "Time spent in FIN-WAIT-2 by connections that left it.");
 	for (k = 0; k < n; k++) {
@@ -425,21 +426,22 @@ static void print_prom(FILE *f, const struct fw_stats *s, char (*const labels)[5
 
 void fw_print_prometheus(FILE *f, const struct fw_stats *s)
 {
-	static char none[1][512];
+	static char none[1][FW_LABELS];
 
 	print_prom(f, s, none, 1);
 }
 
 /*
  * --all-netns --prometheus: each series labelled netns="INODE",
- * netns_name="NAME" and pid="PID", empty where there is no name or no
- * process (one label set per family, as node_exporter would fill it in).
+ * netns_name="NAME" and pid="PID" (a process in an unnamed namespace),
+ * empty where there is none (one label set per family, as node_exporter
+ * would fill it in). probe_missed is the module's, once.
  */
 int fw_print_prometheus_ns(FILE *f, const struct fw_ns *ns, const struct fw_stats *s,
 			   size_t n)
 {
-	char (*labels)[512] = calloc(n ? n : 1, sizeof(*labels));
-	char name[300];
+	char (*labels)[FW_LABELS] = calloc(n ? n : 1, sizeof(*labels));
+	char name[2 * sizeof(ns->name) + 1];
 	size_t k;
 	int len;
 
@@ -449,7 +451,12 @@ int fw_print_prometheus_ns(FILE *f, const struct fw_ns *ns, const struct fw_stat
 		prom_escape(name, sizeof(name), ns[k].name);
 		len = snprintf(labels[k], sizeof(labels[k]), "netns=\"%lu\",netns_name=\"%s\",pid=\"",
 			       ns[k].ino, name);
-		if (ns[k].pid)
+		/*
+		 * A named namespace's processes come and go (ip netns exec):
+		 * its pid label stays empty, so that its series stay the same
+		 * series. An unnamed one lives with its first process.
+		 */
+		if (ns[k].pid && !ns[k].name[0])
 			len += snprintf(labels[k] + len, sizeof(labels[k]) - len, "%d", ns[k].pid);
 		snprintf(labels[k] + len, sizeof(labels[k]) - len, "\"");
 	}

@@ -314,16 +314,24 @@ int fw_list_netns(struct fw_ns **out, size_t *count, char *err, size_t errlen)
 	char path[PATH_MAX];
 	struct dirent *d;
 	struct stat st;
+	dev_t nsfs;
 	long pid;
 	DIR *dir;
 	int e = 0;
 
+	/* Namespace files live on nsfs: a stale plain file in /run/netns is no namespace. */
+	if (stat("/proc/self/ns/net", &st)) {
+		e = -errno;
+		snprintf(err, errlen, "/proc/self/ns/net: %s", strerror(-e));
+		return e;
+	}
+	nsfs = st.st_dev;
 	dir = opendir("/run/netns");
 	while (dir && !e && (d = readdir(dir))) {
 		if (d->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/run/netns/%s", d->d_name);
-		if (!stat(path, &st))
+		if (!stat(path, &st) && st.st_dev == nsfs)
 			e = ns_add(&v, &n, &cap, st.st_ino, d->d_name, 0);
 	}
 	if (dir)
@@ -345,13 +353,13 @@ int fw_list_netns(struct fw_ns **out, size_t *count, char *err, size_t errlen)
 		snprintf(err, errlen, "listing network namespaces: %s", strerror(-e));
 		return e;
 	}
-	/* One per inode: the name of a named entry, the lowest PID. */
+	/* One per inode: the (lexically first) name of a named entry, the lowest PID. */
 	qsort(v, n, sizeof(*v), ns_cmp);
 	for (i = 0, k = 0; i < n; i++) {
 		if (k && v[k - 1].ino == v[i].ino) {
 			struct fw_ns *m = &v[k - 1];
 
-			if (!m->name[0])
+			if (v[i].name[0] && (!m->name[0] || strcmp(v[i].name, m->name) < 0))
 				memcpy(m->name, v[i].name, sizeof(m->name));
 			if (v[i].pid && (!m->pid || v[i].pid < m->pid))
 				m->pid = v[i].pid;
@@ -376,13 +384,21 @@ int fw_read_netns_stats(const struct fw_ns *ns, struct fw_stats *s, char *err,
 	int self, fd, e;
 
 	if (ns->pid) {
-		snprintf(path, sizeof(path), "/proc/%d/ns/net", ns->pid);
-		/* Still the same namespace: the PID may have been reused. */
-		if (!stat(path, &st) && st.st_ino == ns->ino) {
-			snprintf(path, sizeof(path), "/proc/%d/net/finwait_stats", ns->pid);
+		/*
+		 * Through the process's directory, opened once: if the PID is
+		 * reused meanwhile, ns/net and net/ are still of the process
+		 * whose namespace was checked (or gone).
+		 */
+		snprintf(path, sizeof(path), "/proc/%d", ns->pid);
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0 && !fstatat(fd, "ns/net", &st, 0) && st.st_ino == ns->ino) {
+			snprintf(path, sizeof(path), "/proc/self/fd/%d/net/finwait_stats", fd);
 			e = fw_read_stats(path, s, err, errlen);
+			close(fd);
 			if (!e || !ns->name[0])
 				return e;
+		} else if (fd >= 0) {
+			close(fd);
 		}
 	}
 	if (!ns->name[0]) {

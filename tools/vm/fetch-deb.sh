@@ -9,7 +9,12 @@
 set -euo pipefail
 pkg=${1:?usage: fetch-deb.sh PKG}
 cache=${FINWAIT_CACHE:-/var/cache/finwait_stats}
-ver=$(apt-cache policy "$pkg" 2>/dev/null | awk '$1 == "Candidate:" { print $2 }')
+candidate() { apt-cache policy "$pkg" 2>/dev/null | awk '$1 == "Candidate:" { print $2 }'; }
+ver=$(candidate)
+# A machine whose package lists were never fetched (or were cleaned): once.
+if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
+	apt-get -qq update >/dev/null 2>&1 && ver=$(candidate)
+fi
 if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
 	echo "fetch-deb: $pkg: not in the host's apt sources" >&2
 	exit 1

@@ -301,7 +301,9 @@ wait $spid
 rc=$?
 ms=$(( $(now_ms) - t0 ))
 sed 's/^/# /' "$tmp/scen"
-[ "$seen" -eq 0 ] && [ "$rc" -eq 130 ] && [ "$ms" -lt 2000 ] && [ -n "$srv" ] &&
+# Within 5 s: removing the trace instance waits for RCU grace periods,
+# over 2 s in the KASAN guest.
+[ "$seen" -eq 0 ] && [ "$rc" -eq 130 ] && [ "$ms" -lt 5000 ] && [ -n "$srv" ] &&
 	[ ! -e "/proc/$srv" ] &&
 	grep -q '^interrupted: server killed and reaped, tcp_fin_timeout restored$' "$tmp/scen" &&
 	[ "$(ip netns exec fwt cat /proc/sys/net/ipv4/tcp_fin_timeout)" = 50 ] &&
@@ -366,9 +368,10 @@ ok $? "stats --all-netns: a block per namespace, named and by PID"
 # The round trip through Debian's node_exporter: its textfile collector
 # reads what finwait wrote; /metrics must carry both namespaces' series.
 ne=$(dirname "$fw")/../node_exporter
+[ -x "$ne" ] || echo "# node_exporter missing from the payload: see node_exporter.log (tools/vm/fetch-deb.sh)"
 mkdir "$tmp/textfile"
-"$fw" stats --all-netns --prometheus >"$tmp/textfile/finwait.prom.tmp" &&
-	mv "$tmp/textfile/finwait.prom.tmp" "$tmp/textfile/finwait.prom"
+# As finwait-textfile.service writes it.
+"$fw" stats --all-netns --prometheus --output "$tmp/textfile/finwait.prom"
 "$ne" --web.listen-address=127.0.0.1:9109 --collector.disable-defaults \
 	--collector.textfile --collector.textfile.directory="$tmp/textfile" >"$tmp/ne.log" 2>&1 &
 ne_pid=$!
@@ -449,20 +452,23 @@ ok $? "finwait ls --json: 3 objects, oldest first; the orphan's age + time left 
 kill $l1 $l2 $l3 2>/dev/null
 wait $l1 $l2 $l3 2>/dev/null
 # Many: 40 orphans at once, all listed, as many as the module's current.
-for i in $(seq 40); do
-	ip netns exec fwl "$fw_conn" -p $((5700 + i)) connect close sleep 60 >/dev/null &
-	pids="${pids:-} $!"
-done
-wait_until 30 eval '[ "$(ip netns exec fwl sed -n "s/^current //p" $PROC)" = 40 ]'
+# One shell in fwl starts them (40 "ip netns exec" are slow in a KASAN guest).
+ip netns exec fwl bash -c 'for i in $(seq 40); do "$0" -p $((5700 + i)) connect close sleep 90 >/dev/null & done; wait' "$fw_conn" &
+many=$!
+wait_until 60 eval '[ "$(ip netns exec fwl sed -n "s/^current //p" $PROC)" = 40 ]'
+all_in=$?
 n_conns=$(ip netns exec fwl cat /proc/net/finwait_conns | sed 1d | wc -l)
 n_ls=$("$fw" ls --netns fwl --json | jq -n 'input | length')
-[ "$n_conns" = 40 ] && [ "$n_ls" = 40 ] &&
+# Read 37 bytes at a time: every read resumes the walk mid-line, mid-bucket;
+# the same connections must come out (ages move on: compared without them).
+ends() { awk 'NR > 1 { print $1, $2, $3 }' | sort; }
+whole=$(ip netns exec fwl cat /proc/net/finwait_conns | ends)
+bits=$(ip netns exec fwl dd if=/proc/net/finwait_conns bs=37 2>/dev/null | ends)
+[ "$all_in" -eq 0 ] && [ "$n_conns" = 40 ] && [ "$n_ls" = 40 ] && [ "$whole" = "$bits" ] &&
 	[ "$(su -s /bin/sh nobody -c 'cat /proc/net/finwait_conns' | head -1 | xargs)" = "local remote holder age_ms" ]
-ok $? "40 orphans: finwait_conns $n_conns lines, ls $n_ls; readable by nobody"
-# shellcheck disable=SC2086
-kill $pids 2>/dev/null
-# shellcheck disable=SC2086
-wait $pids 2>/dev/null
+ok $? "40 orphans: finwait_conns $n_conns lines, the same read 37 bytes at a time, ls $n_ls; readable by nobody"
+for p in $(ip netns pids fwl); do kill -KILL "$p" 2>/dev/null; done
+wait "$many" 2>/dev/null
 ip netns del fwl
 
 # The demo (make demo runs the same script in the distro guest).

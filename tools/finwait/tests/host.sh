@@ -240,6 +240,16 @@ cp "$fx/empty.prom" "$tmp/f.prom"
 run stats --prometheus --file "$fx/missing.txt" --output "$tmp/f.prom"
 [ "$rc" -eq 1 ] && cmp -s "$tmp/f.prom" "$fx/empty.prom" && [ "$(ls "$tmp" | grep -c '^f\.prom')" = 1 ]
 ok $? "stats --output FILE with a broken input: exit 1, FILE as it was, nothing left behind"
+(umask 077 && "$fw" stats --file "$fx/typical.txt" --output "$tmp/m.prom")
+[ "$(stat -c %a "$tmp/m.prom")" = 644 ]
+ok $? "stats --output under umask 077: mode 644, readable by the collector's user"
+if [ ! -e /proc/net/finwait_stats ]; then
+	echo stale >"$tmp/gone.prom"
+	run stats --all-netns --prometheus --output "$tmp/gone.prom"
+	[ "$rc" -eq 1 ] && [ ! -e "$tmp/gone.prom" ] && grep -q "removed $tmp/gone.prom" <<<"$err" &&
+		[ -z "$(ls "$tmp" | grep '^gone\.prom')" ]
+	ok $? "stats --output without the module: exit 1, the old file removed (no stale numbers)"
+fi
 run stats --file "$fx/typical.txt" --output "$tmp/no/such/dir/f"
 [ "$rc" -eq 1 ] && grep -q -- "--output: $tmp/no/such/dir/f.tmp.[0-9]*: No such file or directory" <<<"$err"
 ok $? "stats --output into a missing directory: exit 1, the path named"

@@ -323,16 +323,24 @@ static void decode(void)
 /* --all-netns --prometheus: families once, each series labelled, escaped. */
 static void prom_ns(void)
 {
-	struct fw_ns ns[2] = {
+	struct fw_ns ns[3] = {
 		{ .ino = 4026531840UL, .pid = 1 },
 		{ .ino = 4026532300UL, .name = "a\"b\\c\nd" },
+		{ .ino = 4026532400UL, .pid = 99 },
 	};
-	struct fw_stats s[2] = { { .entered = 7, .left = { 3 } }, { .entered = 2 } };
+	struct fw_stats s[3] = {
+		{ .entered = 7, .left = { 3 }, .probe_missed = 4 }, { .entered = 2, .probe_missed = 4 },
+		{ .probe_missed = 4 },
+	};
+	char *name = ns[2].name;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
-	fw_print_prometheus_ns(f, ns, s, 2);
+	/* 255 quotes: every one escaped, none cut off. */
+	memset(name, '"', sizeof(ns[2].name) - 1);
+	name[sizeof(ns[2].name) - 1] = '\0';
+	fw_print_prometheus_ns(f, ns, s, 3);
 	fclose(f);
 	ok(strstr(text, "\nfinwait_entered_total{netns=\"4026531840\",netns_name=\"\",pid=\"1\"} 7\n") &&
 	   strstr(text, "\nfinwait_entered_total{netns=\"4026532300\",netns_name=\"a\\\"b\\\\c\\nd\",pid=\"\"} 2\n") &&
@@ -341,8 +349,20 @@ static void prom_ns(void)
 	   "prometheus --all-netns: netns, netns_name (quote, backslash, newline escaped), pid labels, empty where none");
 	ok(count_lines(text, "# HELP finwait_entered_total ") == 1 &&
 	   count_lines(text, "# TYPE finwait_lifetime_seconds histogram") == 1 &&
-	   count_lines(text, "finwait_entered_total{") == 2,
-	   "prometheus --all-netns: one HELP and TYPE per family, a series per namespace");
+	   count_lines(text, "finwait_entered_total{") == 3 &&
+	   count_lines(text, "finwait_probe_missed_total") == 1 &&
+	   strstr(text, "\nfinwait_probe_missed_total 4\n"),
+	   "prometheus --all-netns: one HELP and TYPE per family, a series per namespace, probe_missed once");
+	{
+		char want[700] = "finwait_current{netns=\"4026532400\",netns_name=\"";
+		size_t l = strlen(want);
+
+		for (int i = 0; i < 255; i++, l += 2)
+			memcpy(want + l, "\\\"", 2);
+		strcpy(want + l, "\",pid=\"\"} 0\n");
+		ok(strstr(text, want) != NULL,
+		   "prometheus --all-netns: a 255-byte name of quotes escaped whole; a named namespace's pid label empty");
+	}
 	free(text);
 }
 
