@@ -154,5 +154,6 @@ void fw_netns_exit(void);
 int fw_hooks_init(void);
 void fw_hooks_exit(void);
 unsigned long fw_hooks_missed(void);
+unsigned int fw_hooks_epoch(void);
 
 #endif /* _FINWAIT_STATS_H */

@@ -10,6 +10,9 @@
  *                                          FIN-WAIT-2 timeout; else ss -K or
  *                                          keepalive gave up: abort
  *                       tcp_disconnect     SO_LINGER 0, connect(AF_UNSPEC)
+ *                       tcp_v4_destroy_sock  being freed (IPv6's too): a
+ *                                          record still there is stale, so
+ *                                          none outlives its object
  *   handoff             inet_twsk_hashdance   the record moves sk -> tw
  *   timewait socket     __inet_twsk_schedule  FIN arrived (rearm, TIME_WAIT)
  *                       tw_timer_handler   FIN-WAIT-2 timer expired
@@ -229,6 +232,17 @@ static void fw_abort(struct pt_regs *regs)
 		fw_tw_segment_forget(inet_twsk(sk));
 }
 
+/*
+ * The full socket is being freed. Its record normally ended at its move to
+ * CLOSE; one still there is stale (that hook call was missed). With this
+ * hook and the timewait destructor's, a record never names freed memory
+ * unless a hook call was lost (fw_epoch; see fw_conn_live() in track.c).
+ */
+static void fw_sk_destroy(struct pt_regs *regs)
+{
+	fw_track_stale(fw_arg_ptr(regs, 0));
+}
+
 #define FW_HOOK(sym, fn, opt) { .name = (sym), .handler = (fn), .optional = (opt) }
 
 static struct fw_hook {
@@ -249,12 +263,25 @@ static struct fw_hook {
 	FW_HOOK("tcp_send_active_reset", fw_active_reset, false),
 	FW_HOOK("tcp_disconnect", fw_disconnect, false),
 	FW_HOOK("tcp_abort", fw_abort, false),
+	FW_HOOK("tcp_v4_destroy_sock", fw_sk_destroy, false),
 	/* Last: entries start once every way out is watched. */
 	FW_HOOK("tcp_set_state", fw_set_state, false),
 };
 
 /* Calls the recursion guard turned away: events lost, shown as probe_missed. */
 static atomic_long_t fw_missed = ATOMIC_LONG_INIT(0);
+
+/*
+ * Moves on with every lost call, and once when the hooks go: a record
+ * entered at an older epoch may have missed its end, and so may name
+ * memory freed since.
+ */
+static atomic_t fw_epoch = ATOMIC_INIT(0);
+
+unsigned int fw_hooks_epoch(void)
+{
+	return atomic_read(&fw_epoch);
+}
 
 static void notrace fw_ftrace_call(unsigned long ip, unsigned long parent_ip,
 				   struct ftrace_ops *ops, FW_FTRACE_REGS *fregs)
@@ -266,6 +293,7 @@ static void notrace fw_ftrace_call(unsigned long ip, unsigned long parent_ip,
 	bit = fw_recursion_trylock(ip, parent_ip);
 	if (bit < 0) {
 		atomic_long_inc(&fw_missed);
+		atomic_inc(&fw_epoch);
 		return;
 	}
 	/*
@@ -296,10 +324,17 @@ static void fw_hook_clear_filter(struct fw_hook *h)
 	ftrace_set_filter(&h->ops, NULL, 0, 1);
 }
 
-/* Unregister in reverse; returns with no handler running. */
+/*
+ * Unregister in reverse; returns with no handler running. First a new
+ * epoch: from here sockets may be freed unseen, so no record's object is
+ * read again (a reader already past the check holds interrupts off, and
+ * unregistering waits for that).
+ */
 void fw_hooks_exit(void)
 {
 	unsigned int i;
+
+	atomic_inc(&fw_epoch);
 
 	for (i = ARRAY_SIZE(fw_hooks); i-- > 0;) {
 		struct fw_hook *h = &fw_hooks[i];

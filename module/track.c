@@ -46,7 +46,8 @@ struct fw_conn {
 	const void *key;
 	struct fw_net *fwn;
 	u64 start_ns;
-	unsigned int flags;
+	unsigned short flags;
+	unsigned short epoch;	/* fw_hooks_epoch() at the entry, low bits */
 };
 
 /* One CPU's free records. */
@@ -199,6 +200,7 @@ void fw_track_enter(struct fw_net *fwn, const void *key, u64 now_ns)
 		c->fwn = fwn;
 		c->start_ns = now_ns;
 		c->flags = 0;
+		c->epoch = fw_hooks_epoch();
 	}
 
 	raw_spin_lock_irqsave(fw_lock(hash), flags);
@@ -372,18 +374,21 @@ unsigned int fw_track_buckets(void)
 }
 
 /*
- * Whether the object a record names still is that connection. A record
- * whose exit was missed (a hook the recursion guard turned away, one the
- * kernel bypassed) may name memory freed since: reading it is safe, as
- * sockets and timewait sockets come from SLAB_TYPESAFE_BY_RCU caches and
- * the caller holds a raw spinlock with interrupts off (an RCU reader), but
- * it may be another socket of the same type now. Only one of @net, in
- * FIN-WAIT-2 (or a timewait socket in substate FIN-WAIT-2) is shown.
+ * Whether the object a record names may be read, and still is that
+ * connection. Every path that frees a full or a timewait socket runs a hook
+ * that removes its record under the bucket lock we hold (tcp_v4_destroy_sock,
+ * tcp_twsk_destructor), unless that hook call was lost: then the epoch has
+ * moved on since the entry, and the object is not read. (16 bits of epoch:
+ * 65536 lost calls in one lifetime would wrap; each is counted in
+ * probe_missed.) The netns and state checks are for what is left: a record
+ * of this netns whose connection changed state by a path no hook follows.
  */
 static bool fw_conn_live(const struct fw_conn *c, const struct net *net)
 {
 	const struct sock_common *skc = c->key;
 
+	if (c->epoch != (unsigned short)fw_hooks_epoch())
+		return false;
 	if (read_pnet(&skc->skc_net) != net)
 		return false;
 	if (c->flags & FW_CONN_TW)

@@ -680,7 +680,9 @@ t_trace_event() {
 	local -a held sport
 	tr=$(tracefs) || { fail "tracefs is not mounted"; return 1; }
 	[ -d "$tr/events/finwait_stats/lifetime" ] || fail "no finwait_stats:lifetime in $tr/events" || return 1
-	setup_ns "$ns" 3 || return 1
+	# Long enough to look at all three in FIN-WAIT-2 in the KASAN guest,
+	# where starting a process in a netns takes a second.
+	setup_ns "$ns" 10 || return 1
 	ino=$(stat -L -c %i "/run/netns/$ns")
 	inst=$tr/instances/fw-$$-lifetime
 	mkdir "$inst" || return 1
@@ -689,9 +691,9 @@ t_trace_event() {
 	out=$(mktemp -d)
 	# The stopped peer over IPv4, the peer's FIN over IPv6, the peer's RST
 	# over v4-mapped IPv6: three reasons, both families.
-	ip netns exec "$ns" "$fw_conn" -4 -p 5401 connect sport close sleep 4.5 >"$out/1" &
-	ip netns exec "$ns" "$fw_conn" -6 -p 5402 connect sport close sleep 2.5 peer-close sleep 0.3 >"$out/2" &
-	ip netns exec "$ns" "$fw_conn" -m -p 5403 connect sport close sleep 2.5 peer-reset sleep 0.3 >"$out/3" &
+	ip netns exec "$ns" "$fw_conn" -4 -p 5401 connect sport close sleep 12 >"$out/1" &
+	ip netns exec "$ns" "$fw_conn" -6 -p 5402 connect sport close sleep 6 peer-close sleep 0.3 >"$out/2" &
+	ip netns exec "$ns" "$fw_conn" -m -p 5403 connect sport close sleep 6 peer-reset sleep 0.3 >"$out/3" &
 	# Which object holds each one in FIN-WAIT-2 (ss's timer: timewait for a
 	# timewait socket, keepalive for a full socket kept after a backlogged
 	# ACK): the event's holders must say the same. All three in one ss.
@@ -700,9 +702,9 @@ t_trace_event() {
 		sport[i]=$(sed -n 's/^client_port //p' "$out/$i")
 		held[i]=unseen
 	done
-	wait_until 2 holders_of "$ns"
+	wait_until 5 holders_of "$ns"
 	wait
-	wait_until 10 completed_is "$ns" 3
+	wait_until 20 completed_is "$ns" 3
 	ev=$(grep ' lifetime: ' "$inst/trace")
 	echo 0 >"$inst/events/finwait_stats/lifetime/enable"
 	rmdir "$inst"
