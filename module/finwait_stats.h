@@ -78,9 +78,12 @@ struct fw_snapshot {
 	u64 hist[FW_HIST_BUCKETS];
 };
 
+struct fw_age;
+
 /* Per network namespace state (net_generic). */
 struct fw_net {
 	struct fw_stats __percpu *stats;
+	struct fw_age __percpu *age;	/* its records by age (track.c) */
 	struct mutex lock;	/* resets, reads of the sums, limit writes */
 	unsigned int gen;	/* bumped by a reset */
 	atomic_t tracked;	/* records this netns holds */
@@ -120,6 +123,9 @@ bool fw_track_leave(const void *key, enum fw_exit why, u64 now_ns);
 bool fw_track_close(const void *sk, u64 now_ns);
 bool fw_track_stale(const void *key);
 void fw_track_purge_dying(void);
+int fw_track_net_init(struct fw_net *fwn);
+void fw_track_net_free(struct fw_net *fwn);
+u64 fw_track_oldest(struct fw_net *fwn);
 unsigned long fw_track_count(void);
 unsigned int fw_track_buckets(void);
 unsigned int fw_track_copy(struct fw_net *fwn, const struct net *net,
@@ -139,7 +145,7 @@ struct fw_cmd {
 
 /* proc.c, format.c */
 void fw_proc_print(struct seq_file *seq, const struct fw_snapshot *s,
-		   unsigned int fin_timeout_ms, unsigned int limit,
+		   u64 oldest_ms, unsigned int fin_timeout_ms, unsigned int limit,
 		   unsigned long missed);
 int fw_proc_parse_write(const char *buf, size_t len, struct fw_cmd *cmd);
 int fw_proc_net_init(struct net *net);

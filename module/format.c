@@ -11,7 +11,7 @@
 #include "finwait_stats.h"
 
 void fw_proc_print(struct seq_file *seq, const struct fw_snapshot *s,
-		   unsigned int fin_timeout_ms, unsigned int limit,
+		   u64 oldest_ms, unsigned int fin_timeout_ms, unsigned int limit,
 		   unsigned long missed)
 {
 	unsigned int i;
@@ -19,6 +19,7 @@ void fw_proc_print(struct seq_file *seq, const struct fw_snapshot *s,
 	seq_printf(seq, "fin_timeout_ms %u\n", fin_timeout_ms);
 	seq_printf(seq, "current %lld\n", s->cur);
 	seq_printf(seq, "current_timewait %lld\n", s->cur_tw);
+	seq_printf(seq, "oldest_age_ms %llu\n", oldest_ms);
 	seq_printf(seq, "entered %llu\n", s->entered);
 	for (i = 0; i < FW_EXIT_MAX; i++)
 		seq_printf(seq, "left_%s %llu\n", fw_exit_name(i), s->left[i]);

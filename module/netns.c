@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Per network namespace state: counters and the proc file, created with the
- * netns and removed with it.
+ * Per network namespace state: counters, age lists and the proc files,
+ * created with the netns and removed with it.
  *
  * Our pernet .exit runs before TCP purges the netns's timewait sockets, so
  * hooks can still see that netns's connections afterwards. .exit marks the
@@ -36,11 +36,16 @@ static int __net_init fw_net_init(struct net *net)
 	err = fw_stats_init(fwn);
 	if (err)
 		return err;
-	err = fw_proc_net_init(net);
+	err = fw_track_net_init(fwn);
 	if (err)
 		goto err_free_stats;
+	err = fw_proc_net_init(net);
+	if (err)
+		goto err_free_ages;
 	return 0;
 
+err_free_ages:
+	fw_track_net_free(fwn);
 err_free_stats:
 	fw_stats_free(fwn);
 	return err;
@@ -72,8 +77,10 @@ static void __net_exit fw_net_exit_batch(struct list_head *net_exit_list)
 	 * wait for it before the counters and fw_net go.
 	 */
 	synchronize_rcu();
-	list_for_each_entry(net, net_exit_list, exit_list)
+	list_for_each_entry(net, net_exit_list, exit_list) {
+		fw_track_net_free(fw_net(net));
 		fw_stats_free(fw_net(net));
+	}
 }
 
 static struct pernet_operations fw_net_ops = {

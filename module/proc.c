@@ -27,10 +27,15 @@ static int fw_proc_show(struct seq_file *seq, void *v)
 	struct net *net = seq_file_single_net(seq);
 	struct fw_net *fwn = fw_net(net);
 	struct fw_snapshot snap;
+	u64 oldest, now, age_ms = 0;
 
 	fw_stats_snapshot(fwn, &snap);
-	fw_proc_print(seq, &snap, fw_fin_timeout_ms(net), READ_ONCE(fwn->limit),
-		      fw_hooks_missed());
+	oldest = fw_track_oldest(fwn);
+	now = ktime_get_ns();
+	if (oldest != U64_MAX && now > oldest)
+		age_ms = div_u64(now - oldest, NSEC_PER_MSEC);
+	fw_proc_print(seq, &snap, age_ms, fw_fin_timeout_ms(net),
+		      READ_ONCE(fwn->limit), fw_hooks_missed());
 	return 0;
 }
 

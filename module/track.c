@@ -15,6 +15,12 @@
  * The number of records a netns may hold is bounded too (fw_net.limit), so
  * that a netns with many connections in FIN-WAIT-2 cannot leave the others
  * without records. An entry that gets none is counted as untracked.
+ *
+ * Each record is also on an age list of its netns, one per CPU: the records
+ * that entered on that CPU, oldest first, linked by pool index (4 bytes a
+ * link, not 8). A record joins its list when it is taken from the pool and
+ * leaves it when it goes back, so the oldest connection of a netns is at
+ * the head of one of its lists: read in O(CPUs) (fw_track_oldest()).
  */
 #include <linux/kernel.h>
 #include <linux/hash.h>
@@ -41,13 +47,24 @@ static inline void trace_lifetime(const void *skc, u64 us, int why, bool tw)
 #define FW_CONN_TW	BIT(0)	/* held by a timewait minisocket */
 #define FW_CONN_HANDOFF	BIT(1)	/* tcp_time_wait() under way, no tw yet */
 
+#define FW_NIL		U32_MAX	/* no record: the end of an age list */
+
+/* 56 bytes on 64-bit; with the table, 60 per record of the pool. */
 struct fw_conn {
 	struct hlist_node node;	/* in a bucket, or on a free list */
 	const void *key;
 	struct fw_net *fwn;
 	u64 start_ns;
+	u32 older, newer;	/* on its age list: pool indices, or FW_NIL */
 	unsigned short flags;
 	unsigned short epoch;	/* fw_hooks_epoch() at the entry, low bits */
+	unsigned short cpu;	/* whose age list it is on */
+};
+
+/* One CPU's age list of a netns: its records in order of entry. */
+struct fw_age {
+	raw_spinlock_t lock;
+	u32 oldest, newest;	/* pool indices, or FW_NIL */
 };
 
 /* One CPU's free records. */
@@ -138,15 +155,74 @@ static void fw_pool_put(struct fw_conn *c)
 	raw_spin_unlock_irqrestore(&f->lock, flags);
 }
 
-/* A record for @fwn within its limit and the pool's, or NULL. */
-static struct fw_conn *fw_conn_get(struct fw_net *fwn)
+static struct fw_conn *fw_at(u32 i)
+{
+	return &fw_pool[i];
+}
+
+/*
+ * Put @c, which entered at @now_ns, on this CPU's age list of @fwn, after
+ * the newest record that is not younger. The walk back is over records that
+ * entered between our clock read and our lock, on this CPU: those of hooks
+ * that interrupted ours (softirq, hardirq, NMI), so a few at most.
+ */
+static void fw_age_add(struct fw_net *fwn, struct fw_conn *c, u64 now_ns)
+{
+	int cpu = raw_smp_processor_id();
+	struct fw_age *a = per_cpu_ptr(fwn->age, cpu);
+	u32 self = c - fw_pool, prev;
+	unsigned long flags;
+
+	c->start_ns = now_ns;
+	c->cpu = cpu;
+	raw_spin_lock_irqsave(&a->lock, flags);
+	for (prev = a->newest; prev != FW_NIL && fw_at(prev)->start_ns > now_ns;)
+		prev = fw_at(prev)->older;
+	c->older = prev;
+	c->newer = prev == FW_NIL ? a->oldest : fw_at(prev)->newer;
+	if (prev == FW_NIL)
+		a->oldest = self;
+	else
+		fw_at(prev)->newer = self;
+	if (c->newer == FW_NIL)
+		a->newest = self;
+	else
+		fw_at(c->newer)->older = self;
+	raw_spin_unlock_irqrestore(&a->lock, flags);
+}
+
+static void fw_age_del(struct fw_conn *c)
+{
+	struct fw_age *a = per_cpu_ptr(c->fwn->age, c->cpu);
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&a->lock, flags);
+	if (c->older == FW_NIL)
+		a->oldest = c->newer;
+	else
+		fw_at(c->older)->newer = c->newer;
+	if (c->newer == FW_NIL)
+		a->newest = c->older;
+	else
+		fw_at(c->newer)->older = c->older;
+	raw_spin_unlock_irqrestore(&a->lock, flags);
+}
+
+/*
+ * A record for @fwn within its limit and the pool's, or NULL; on its age
+ * list as entered at @now_ns.
+ */
+static struct fw_conn *fw_conn_get(struct fw_net *fwn, u64 now_ns)
 {
 	struct fw_conn *c;
 
 	if (atomic_inc_return(&fwn->tracked) <= (int)READ_ONCE(fwn->limit)) {
 		c = fw_pool_get();
-		if (c)
+		if (c) {
+			c->fwn = fwn;
+			fw_age_add(fwn, c, now_ns);
 			return c;
+		}
 	}
 	atomic_dec(&fwn->tracked);
 	return NULL;
@@ -154,6 +230,7 @@ static struct fw_conn *fw_conn_get(struct fw_net *fwn)
 
 static void fw_conn_put(struct fw_conn *c)
 {
+	fw_age_del(c);
 	atomic_dec(&c->fwn->tracked);
 	fw_pool_put(c);
 }
@@ -194,11 +271,9 @@ void fw_track_enter(struct fw_net *fwn, const void *key, u64 now_ns)
 	struct fw_conn *c, *old;
 	unsigned long flags;
 
-	c = fw_conn_get(fwn);
+	c = fw_conn_get(fwn, now_ns);
 	if (c) {
 		c->key = key;
-		c->fwn = fwn;
-		c->start_ns = now_ns;
 		c->flags = 0;
 		c->epoch = fw_hooks_epoch();
 	}
@@ -434,6 +509,56 @@ unsigned int fw_track_copy(struct fw_net *fwn, const struct net *net,
 	return n;
 }
 
+/*
+ * When the oldest connection of @fwn that has a record entered FIN-WAIT-2
+ * (its ktime_get_ns()), U64_MAX when it has none: the heads of its age
+ * lists, O(CPUs). A record whose end was lost (probe_missed) stays until its
+ * object is freed, and counts meanwhile. Any context.
+ */
+u64 fw_track_oldest(struct fw_net *fwn)
+{
+	u64 oldest = U64_MAX;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct fw_age *a = per_cpu_ptr(fwn->age, cpu);
+		unsigned long flags;
+
+		if (READ_ONCE(a->oldest) == FW_NIL)
+			continue;
+		raw_spin_lock_irqsave(&a->lock, flags);
+		if (a->oldest != FW_NIL)
+			oldest = min(oldest, fw_at(a->oldest)->start_ns);
+		raw_spin_unlock_irqrestore(&a->lock, flags);
+	}
+	return oldest;
+}
+
+/* The age lists of a new netns. Process context. */
+int fw_track_net_init(struct fw_net *fwn)
+{
+	int cpu;
+
+	fwn->age = alloc_percpu(struct fw_age);
+	if (!fwn->age)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		struct fw_age *a = per_cpu_ptr(fwn->age, cpu);
+
+		raw_spin_lock_init(&a->lock);
+		a->oldest = FW_NIL;
+		a->newest = FW_NIL;
+	}
+	return 0;
+}
+
+/* After its records went back to the pool (fw_track_purge_dying()). */
+void fw_track_net_free(struct fw_net *fwn)
+{
+	free_percpu(fwn->age);
+	fwn->age = NULL;
+}
+
 /* Records in use, all netns together. */
 unsigned long fw_track_count(void)
 {
@@ -471,6 +596,13 @@ int fw_track_init(unsigned int max_tracked, unsigned int netns_share)
 	unsigned int i, ncpus = num_possible_cpus(), k = 0, next = 0;
 	int cpu, err = -ENOMEM;
 
+	/* Pool indices and CPU numbers fit their fields. */
+	if (nr_cpu_ids > USHRT_MAX + 1) {
+		pr_err("%u CPUs: more than an age list can name\n", nr_cpu_ids);
+		return -EOPNOTSUPP;
+	}
+	if (max_tracked >= FW_NIL)
+		return -EINVAL;
 	fw_pool_size = max_tracked;
 	fw_netns_share = min(netns_share, max_tracked);
 	/* About two records per bucket when full. */

@@ -3,7 +3,7 @@
  * KUnit tests of finwait_stats's logic, without a network: histogram edges,
  * exit classification, the invariant through enter/handoff/leave/reset,
  * stale records, per-CPU aggregation, the record pool and its per-CPU free
- * lists, the per-netns limit, the proc text and commands.
+ * lists, the per-netns limit, the age lists, the proc text and commands.
  *
  * The units under test are compiled into this module (their own copy of the
  * record table), so the tests never touch a loaded finwait_stats.
@@ -163,6 +163,7 @@ static struct fw_net *fw_test_net(struct kunit *test, unsigned int limit)
 
 	KUNIT_ASSERT_NOT_NULL(test, fwn);
 	KUNIT_ASSERT_EQ(test, fw_stats_init(fwn), 0);
+	KUNIT_ASSERT_EQ(test, fw_track_net_init(fwn), 0);
 	atomic_set(&fwn->tracked, 0);
 	fwn->limit = limit;
 	return fwn;
@@ -175,11 +176,18 @@ static struct fw_net *fw_test_setup(struct kunit *test, unsigned int max)
 	return fw_test_net(test, max);
 }
 
+/* A netns with no records (never had any, or purged). */
+static void fw_test_net_release(struct fw_net *fwn)
+{
+	fw_track_net_free(fwn);
+	fw_stats_free(fwn);
+}
+
 static void fw_test_net_free(struct fw_net *fwn)
 {
 	WRITE_ONCE(fwn->dying, true);
 	fw_track_purge_dying();
-	fw_stats_free(fwn);
+	fw_test_net_release(fwn);
 }
 
 static void fw_test_teardown(struct fw_net *fwn)
@@ -290,7 +298,58 @@ static void fw_test_copy(struct kunit *test)
 
 	WRITE_ONCE(other->dying, true);
 	fw_test_teardown(fwn);
-	fw_stats_free(other);
+	fw_test_net_release(other);
+}
+
+/*
+ * oldest_age_ms's source: the entry time of the oldest record of a netns,
+ * whatever the order of entries and exits, through a handoff (the record
+ * keeps its place), a stale end, a purge; another netns's records apart.
+ */
+static void fw_test_oldest(struct kunit *test)
+{
+	struct fw_net *fwn = fw_test_setup(test, 16), *other = fw_test_net(test, 16);
+	int objs[6];
+
+	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), U64_MAX);
+	/* On one CPU's list, as in a hook. */
+	preempt_disable();
+	fw_track_enter(fwn, &objs[0], 2000);
+	fw_track_enter(fwn, &objs[1], 3000);
+	/* An interrupting hook's entry read the clock before ours: in order. */
+	fw_track_enter(fwn, &objs[2], 1000);
+	fw_track_enter(fwn, &objs[3], 4000);
+	preempt_enable();
+	fw_track_enter(other, &objs[5], 500);
+	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 1000);
+	KUNIT_EXPECT_EQ(test, fw_track_oldest(other), 500);
+
+	/* The oldest leaves from the head, then one from the middle. */
+	KUNIT_EXPECT_TRUE(test, fw_track_leave(&objs[2], FW_EXIT_TIMEOUT, 5000));
+	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 2000);
+	KUNIT_EXPECT_TRUE(test, fw_track_leave(&objs[1], FW_EXIT_PEER_FIN, 5000));
+	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 2000);
+
+	/* A handoff keeps the entry time and the place. */
+	fw_track_handoff(&objs[0]);
+	fw_track_rekey(&objs[0], &objs[4]);
+	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 2000);
+	/* Its object freed with the record still there: stale, gone too. */
+	KUNIT_EXPECT_TRUE(test, fw_track_stale(&objs[4]));
+	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 4000);
+	/* The newest, last: none left. */
+	KUNIT_EXPECT_TRUE(test, fw_track_close(&objs[3], 5000));
+	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), U64_MAX);
+	KUNIT_EXPECT_EQ(test, fw_track_oldest(other), 500);
+
+	/* Refilled after emptying; the other netns purged on its own. */
+	fw_track_enter(fwn, &objs[0], 6000);
+	WRITE_ONCE(other->dying, true);
+	fw_track_purge_dying();
+	KUNIT_EXPECT_EQ(test, fw_track_oldest(other), U64_MAX);
+	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 6000);
+	fw_test_net_release(other);
+	fw_test_teardown(fwn);
 }
 
 static void fw_test_lifecycle(struct kunit *test)
@@ -476,7 +535,7 @@ static void fw_test_netns_limit(struct kunit *test)
 	/* Both purged at once, one pass: every record back in the pool. */
 	WRITE_ONCE(b->dying, true);
 	fw_test_net_free(a);
-	fw_stats_free(b);
+	fw_test_net_release(b);
 	KUNIT_EXPECT_EQ(test, fw_track_count(), 0);
 	fw_track_exit();
 }
@@ -567,7 +626,7 @@ static void fw_test_percpu_sum(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s.cur, n > 1 ? n - 2 : 1);
 	KUNIT_EXPECT_EQ(test, s.completed, 0);
 	fw_expect_invariant(test, NULL, &s);
-	fw_stats_free(fwn);
+	fw_test_net_release(fwn);
 }
 
 static void fw_test_format(struct kunit *test)
@@ -581,6 +640,7 @@ static void fw_test_format(struct kunit *test)
 		"fin_timeout_ms 60000\n"
 		"current 2\n"
 		"current_timewait 1\n"
+		"oldest_age_ms 86400000\n"
 		"entered 7\n"
 		"left_peer_fin 1\n"
 		"left_timeout 2\n"
@@ -607,7 +667,7 @@ static void fw_test_format(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	m.buf = buf;
 	m.size = PAGE_SIZE;
-	fw_proc_print(&m, &s, 60000, 16384, 5);
+	fw_proc_print(&m, &s, 86400000, 60000, 16384, 5);
 	KUNIT_ASSERT_FALSE(test, seq_has_overflowed(&m));
 	buf[m.count] = '\0';
 	KUNIT_EXPECT_EQ(test, strncmp(buf, head, sizeof(head) - 1), 0);
@@ -629,6 +689,7 @@ static struct kunit_case fw_test_cases[] = {
 	KUNIT_CASE(fw_test_percpu_sum),
 	KUNIT_CASE(fw_test_format),
 	KUNIT_CASE(fw_test_copy),
+	KUNIT_CASE(fw_test_oldest),
 	{}
 };
 

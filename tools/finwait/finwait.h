@@ -25,6 +25,7 @@ enum fw_left { FW_PEER_FIN, FW_TIMEOUT, FW_RESET, FW_ABORT, FW_OTHER, FW_NLEFT }
 struct fw_stats {
 	uint64_t fin_timeout_ms;
 	int64_t current, current_timewait;
+	uint64_t oldest_age_ms;
 	uint64_t entered, left[FW_NLEFT], untracked;
 	uint64_t min_us, max_us, sum_us, completed, probe_missed;
 	uint64_t hist[FW_HIST];

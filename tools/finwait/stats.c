@@ -34,6 +34,7 @@ static const struct field {
 	F("fin_timeout_ms", fin_timeout_ms, false),
 	F("current", current, true),
 	F("current_timewait", current_timewait, true),
+	F("oldest_age_ms", oldest_age_ms, false),
 	F("entered", entered, false),
 	F("left_peer_fin", left[FW_PEER_FIN], false),
 	F("left_timeout", left[FW_TIMEOUT], false),
@@ -224,6 +225,9 @@ void fw_print_human(FILE *f, const struct fw_stats *s, const char *where)
 	fprintf(f, "finwait_stats, %s, tcp_fin_timeout %s\n\n", where, a);
 	fprintf(f, "%-18s %12" PRId64 "   (%" PRId64 " of them as timewait minisockets)\n",
 		"in FIN-WAIT-2 now", s->current, s->current_timewait);
+	if (s->current > 0)
+		fprintf(f, "%-18s %12s   the longest one of them has been there\n", "oldest",
+			dur(a, sizeof(a), s->oldest_age_ms * 1e3));
 	fprintf(f, "%-18s %12" PRIu64 "   since load or reset\n", "entered", s->entered);
 	fprintf(f, "%-18s %12" PRIu64 "\n", "left", s->completed);
 	for (i = 0; i < FW_NLEFT; i++) {
@@ -252,8 +256,10 @@ static void print_json_obj(FILE *f, const struct fw_stats *s)
 	unsigned int i;
 
 	fprintf(f, "{\"fin_timeout_ms\":%" PRIu64 ",\"current\":%" PRId64
-		",\"current_timewait\":%" PRId64 ",\"entered\":%" PRIu64 ",\"left\":{",
-		s->fin_timeout_ms, s->current, s->current_timewait, s->entered);
+		",\"current_timewait\":%" PRId64 ",\"oldest_age_ms\":%" PRIu64
+		",\"entered\":%" PRIu64 ",\"left\":{",
+		s->fin_timeout_ms, s->current, s->current_timewait, s->oldest_age_ms,
+		s->entered);
 	for (i = 0; i < FW_NLEFT; i++)
 		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", fw_left_name[i], s->left[i]);
 	fprintf(f, "},\"untracked\":%" PRIu64 ",\"completed\":%" PRIu64
@@ -386,6 +392,11 @@ static void print_prom(FILE *f, const struct fw_stats *s, char (*const labels)[F
 	for (k = 0; k < n; k++)
 		prom_series(f, "current_timewait", labels[k], "",
 			    VAL("%" PRId64, s[k].current_timewait));
+	prom_head(f, "oldest_seconds", "gauge",
+		  "Age of the oldest connection now in FIN-WAIT-2, 0 when none.");
+	for (k = 0; k < n; k++)
+		prom_series(f, "oldest_seconds", labels[k], "",
+			    VAL("%.3f", s[k].oldest_age_ms / 1e3));
 	prom_head(f, "entered_total", "counter", "Entries into FIN-WAIT-2.");
 	for (k = 0; k < n; k++)
 		prom_series(f, "entered_total", labels[k], "", VAL("%" PRIu64, s[k].entered));
@@ -491,9 +502,9 @@ void fw_print_rates(FILE *f, const struct fw_stats *prev,
 	for (i = 0; have && i < FW_NLEFT; i++)
 		if (now->left[i] < prev->left[i])
 			have = false;
-	fprintf(f, "%-18s %12" PRId64 "   (%" PRId64 " timewait), tcp_fin_timeout %.3f s\n",
+	fprintf(f, "%-18s %12" PRId64 "   (%" PRId64 " timewait), oldest %.3f s, tcp_fin_timeout %.3f s\n",
 		"in FIN-WAIT-2 now", now->current, now->current_timewait,
-		now->fin_timeout_ms / 1e3);
+		now->oldest_age_ms / 1e3, now->fin_timeout_ms / 1e3);
 	fprintf(f, "%-18s %12s %10s\n", "", "total", "per s");
 	rate_line(f, "entered", have ? prev->entered : 0, now->entered, seconds, have);
 	for (i = 0; i < FW_NLEFT; i++) {

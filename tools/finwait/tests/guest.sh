@@ -9,7 +9,8 @@
 #   fresh netns per scenario (finwait's default as root); its four views:
 #               finwait_stats, sock_diag (and ss -o's line), the tracepoint
 #               sock:inet_sock_set_state, the kernel's rule
-#   fwl         finwait_conns and finwait ls: ages, holders, families, 40 at once
+#   fwl         finwait_conns and finwait ls: ages, holders, families, 40 at once;
+#               oldest_age_ms: one old connection beside 40 young ones
 #   fwa, fwb    ip netns add: stats --all-netns, and node_exporter's
 #               textfile collector reading it on 127.0.0.1:9109
 #   demo        tools/demo-guest.sh, as make demo runs it
@@ -352,7 +353,7 @@ ent() { ip netns exec "$1" sed -n 's/^entered //p' $PROC; }
 	grep -qx "finwait_left_total{netns=\"$ino_b\",netns_name=\"fwb\",pid=\"\",reason=\"peer_fin\"} 5" <<<"$prom" &&
 	grep -Eqx "finwait_entered_total\{netns=\"$ino_self\",netns_name=\"\",pid=\"[0-9]+\"\} [0-9]+" <<<"$prom" &&
 	[ "$(grep -c '^finwait_entered_total' <<<"$prom")" = "$n_ns" ] &&
-	[ "$(grep -c '^# HELP ' <<<"$prom")" = 8 ] && [ "$(grep -c '^# TYPE ' <<<"$prom")" = 8 ]
+	[ "$(grep -c '^# HELP ' <<<"$prom")" = 9 ] && [ "$(grep -c '^# TYPE ' <<<"$prom")" = 9 ]
 ok $? "stats --all-netns --prometheus: $n_ns namespaces, fwa $(ent fwa) and fwb $(ent fwb) entries as their files say, one HELP/TYPE per family"
 out=$("$fw" stats --all-netns --json)
 jq -e -n --argjson a "$ino_a" --argjson b "$ino_b" --argjson n "$n_ns" 'input |
@@ -392,11 +393,15 @@ ip netns del fwb
 
 # /proc/net/finwait_conns and finwait ls, in netns fwl: an orphan over
 # IPv4, a half-closed socket over IPv6 (the full socket holds it, no timer),
-# an orphan over v4-mapped IPv6; then 40 more orphans.
+# an orphan over v4-mapped IPv6; then 40 orphans beside the half-closed one
+# (no timer ends it), for oldest_age_ms too.
 ip netns add fwl && ip -n fwl link set lo up && ip netns exec fwl sysctl -qw net.ipv4.tcp_fin_timeout=30
+oldest() { sed -n 's/^oldest_age_ms //p' <<<"$1"; }
+[ "$(oldest "$(ip netns exec fwl cat $PROC)")" = 0 ]
+ok $? "oldest_age_ms: 0 in a netns with no connection in FIN-WAIT-2"
 ip netns exec fwl "$fw_conn" -4 -p 5600 connect sport close sleep 60 >"$tmp/l1" &
 l1=$!
-ip netns exec fwl "$fw_conn" -6 -p 5601 connect sport shutdown sleep 60 >"$tmp/l2" &
+ip netns exec fwl "$fw_conn" -6 -p 5601 connect sport shutdown sleep 120 >"$tmp/l2" &
 l2=$!
 ip netns exec fwl "$fw_conn" -m -p 5602 connect sport close sleep 60 >"$tmp/l3" &
 l3=$!
@@ -449,26 +454,58 @@ jq -e -n --arg p1 "127.0.0.1:$p1" --arg p2 "[::1]:$p2" 'input |
 	(.[] | select(.local == $p2) | .holder == "sk" and .timer == null and .state == "FIN-WAIT-2") and
 	(.[] | select(.local == $p1) | .timer_left_ms + .age_ms | . >= 29000 and . <= 34000)' <<<"$out" >/dev/null
 ok $? "finwait ls --json: 3 objects, oldest first; the orphan's age + time left is tcp_fin_timeout (30 s)"
-kill $l1 $l2 $l3 2>/dev/null
-wait $l1 $l2 $l3 2>/dev/null
+kill $l1 $l3 2>/dev/null
+wait $l1 $l3 2>/dev/null
+t_old=$(stamp_of "$tmp/l2" shutdown)
+cur() { ip netns exec fwl sed -n 's/^current //p' $PROC; }
+wait_until 10 eval '[ "$(cur)" = 1 ]'
 # Many: 40 orphans at once, all listed, as many as the module's current.
 # One shell in fwl starts them (40 "ip netns exec" are slow in a KASAN guest).
+t_many=$(now_ms)
 ip netns exec fwl bash -c 'for i in $(seq 40); do "$0" -p $((5700 + i)) connect close sleep 90 >/dev/null & done; wait' "$fw_conn" &
 many=$!
-wait_until 60 eval '[ "$(ip netns exec fwl sed -n "s/^current //p" $PROC)" = 40 ]'
+wait_until 60 eval '[ "$(cur)" = 41 ]'
 all_in=$?
-n_conns=$(ip netns exec fwl cat /proc/net/finwait_conns | sed 1d | wc -l)
+# The stats, then the connections, in one process (ip netns exec is slow).
+both() {
+	t_read=$(now_ms)
+	both=$(ip netns exec fwl sh -c "cat $PROC; echo --; cat /proc/net/finwait_conns")
+	t_after=$(now_ms)
+	o=$(oldest "$both")
+	a_max=$(sed '1,/^--$/d' <<<"$both" | awk 'NR > 1 && $4 > m { m = $4 } END { print m + 0 }')
+	n_conns=$(sed '1,/^--$/d' <<<"$both" | sed 1d | wc -l)
+}
+both
 n_ls=$("$fw" ls --netns fwl --json | jq -n 'input | length')
 # Read 37 bytes at a time: every read resumes the walk mid-line, mid-bucket;
 # the same connections must come out (ages move on: compared without them).
 ends() { awk 'NR > 1 { print $1, $2, $3 }' | sort; }
 whole=$(ip netns exec fwl cat /proc/net/finwait_conns | ends)
 bits=$(ip netns exec fwl dd if=/proc/net/finwait_conns bs=37 2>/dev/null | ends)
-[ "$all_in" -eq 0 ] && [ "$n_conns" = 40 ] && [ "$n_ls" = 40 ] && [ "$whole" = "$bits" ] &&
+[ "$all_in" -eq 0 ] && [ "$n_conns" = 41 ] && [ "$n_ls" = 41 ] && [ "$whole" = "$bits" ] &&
 	[ "$(su -s /bin/sh nobody -c 'cat /proc/net/finwait_conns' | head -1 | xargs)" = "local remote holder age_ms" ]
-ok $? "40 orphans: finwait_conns $n_conns lines, the same read 37 bytes at a time, ls $n_ls; readable by nobody"
+ok $? "40 orphans beside the half-closed one: finwait_conns $n_conns lines, the same read 37 bytes at a time, ls $n_ls; readable by nobody"
+# The old one is the oldest: its age against the wall clock, not a young one's.
+within "$o" $(( t_read - t_old - 300 )) $(( t_after - t_old + 50 )) &&
+	within "$a_max" "$o" $(( o + t_after - t_read + 1 )) && [ "$o" -gt $(( t_after - t_many )) ]
+ok $? "oldest_age_ms $o: the half-closed one's age (wall clock $(( t_read - t_old )) ms), 40 younger than $(( t_after - t_many )) ms beside it"
+ip netns add fwo
+[ "$(oldest "$(ip netns exec fwo cat $PROC)")" = 0 ]
+ok $? "oldest_age_ms: 0 in another netns meanwhile"
+ip netns del fwo
+# Without it, the oldest of the young ones, as finwait_conns ages them.
+kill $l2 2>/dev/null
+wait $l2 2>/dev/null
+wait_until 10 eval '[ "$(cur)" = 40 ]'
+both
+echo "# oldest_age_ms $o, finwait_conns' oldest $a_max ms (read $(( t_after - t_read )) ms later at most)"
+[ "$n_conns" = 40 ] && within "$o" 0 $(( t_after - t_many )) &&
+	within "$a_max" "$o" $(( o + t_after - t_read + 1 ))
+ok $? "oldest_age_ms $o once the old one left: the oldest of the 40, as finwait_conns ages it ($a_max ms)"
 for p in $(ip netns pids fwl); do kill -KILL "$p" 2>/dev/null; done
 wait "$many" 2>/dev/null
+wait_until 10 eval '[ "$(cur)" = 0 ]' && [ "$(oldest "$(ip netns exec fwl cat $PROC)")" = 0 ]
+ok $? "oldest_age_ms: 0 again once all 40 left"
 ip netns del fwl
 
 # The demo (make demo runs the same script in the distro guest).

@@ -386,13 +386,13 @@ int main(int argc, char **argv)
 	/* A newer module: other order, unknown lines, blank line. */
 	same("newer.txt", JSON, "typical.json");
 	rejects("missing.txt", "no 'left_reset' line");
-	rejects("twice.txt", "line 48: entered given twice");
-	rejects("badvalue.txt", "line 4: bad value '12x' for entered");
+	rejects("twice.txt", "line 49: entered given twice");
+	rejects("badvalue.txt", "line 5: bad value '12x' for entered");
 	rejects("negative.txt", "bad value '-3' for hist_us_64");
-	rejects_line("entered 1210 junk", "line 4: not \"name value\"");
-	rejects_line("entered  1210", "line 4: not \"name value\"");
-	rejects_line("entered\t1210", "line 4: not \"name value\"");
-	rejects_line("entered +1210", "line 4: bad value '+1210' for entered");
+	rejects_line("entered 1210 junk", "line 5: not \"name value\"");
+	rejects_line("entered  1210", "line 5: not \"name value\"");
+	rejects_line("entered\t1210", "line 5: not \"name value\"");
+	rejects_line("entered +1210", "line 5: bad value '+1210' for entered");
 	rejects_line("entered 18446744073709551616", "bad value '18446744073709551616'");
 	ok(!parse_file("current_negative.txt", &s, err, sizeof(err)) && s.current == -1,
 	   "current may be read as -1 (per-CPU sums are not one instant)");
@@ -405,7 +405,7 @@ int main(int argc, char **argv)
 	   "hist_us_3 is not a bucket name: ignored as unknown");
 	parse_file("typical.txt", &s, err, sizeof(err));
 	ok(s.hist[0] == 3 && s.hist[6] == 20 && s.hist[25] == 165 && !s.hist[31] &&
-	   s.sum_us == 9272345678ULL && s.left[FW_OTHER] == 5,
+	   s.sum_us == 9272345678ULL && s.left[FW_OTHER] == 5 && s.oldest_age_ms == 42137,
 	   "typical.txt values land in the right fields");
 	parse_file("newer.txt", &t, err, sizeof(err));
 	ok(!memcmp(&s, &t, sizeof(s)), "newer.txt parses to the same numbers");
