@@ -164,7 +164,7 @@ static struct fw_conn *fw_at(u32 i)
  * Put @c, which entered at @now_ns, on this CPU's age list of @fwn, after
  * the newest record that is not younger. The walk back is over records that
  * entered between our clock read and our lock, on this CPU: those of hooks
- * that interrupted ours (softirq, hardirq, NMI), so a few at most.
+ * that interrupted ours (softirq, hardirq), so a few at most.
  */
 static void fw_age_add(struct fw_net *fwn, struct fw_conn *c, u64 now_ns)
 {

@@ -11,6 +11,7 @@
 #include <kunit/test.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #define FW_KUNIT
 #include "../finwait_stats.h"
@@ -301,46 +302,102 @@ static void fw_test_copy(struct kunit *test)
 	fw_test_net_release(other);
 }
 
+/* A hook's call on a chosen CPU, for the age lists' per-CPU side. */
+struct fw_test_call {
+	struct fw_net *fwn;
+	const void *key;
+	u64 ns;
+};
+
+static long fw_test_enter_fn(void *arg)
+{
+	struct fw_test_call *t = arg;
+
+	preempt_disable();
+	fw_track_enter(t->fwn, t->key, t->ns);
+	preempt_enable();
+	return 0;
+}
+
+static long fw_test_leave_fn(void *arg)
+{
+	struct fw_test_call *t = arg;
+	bool ok;
+
+	preempt_disable();
+	ok = fw_track_leave(t->key, FW_EXIT_PEER_FIN, t->ns);
+	preempt_enable();
+	return ok;
+}
+
 /*
  * oldest_age_ms's source: the entry time of the oldest record of a netns,
- * whatever the order of entries and exits, through a handoff (the record
- * keeps its place), a stale end, a purge; another netns's records apart.
+ * whatever the order of entries (at the head, in the middle) and of exits
+ * (the head, the middle, the tail), through a handoff (the record keeps its
+ * place), a stale end, a purge; another netns's records apart; records
+ * entered on two CPUs, one ended from the other.
  */
 static void fw_test_oldest(struct kunit *test)
 {
 	struct fw_net *fwn = fw_test_setup(test, 16), *other = fw_test_net(test, 16);
-	int objs[6];
+	struct fw_test_call call = { .fwn = fwn };
+	int objs[8], a, b;
 
 	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), U64_MAX);
 	/* On one CPU's list, as in a hook. */
 	preempt_disable();
 	fw_track_enter(fwn, &objs[0], 2000);
 	fw_track_enter(fwn, &objs[1], 3000);
-	/* An interrupting hook's entry read the clock before ours: in order. */
+	/* Interrupting hooks' entries read the clock before ours: in order. */
 	fw_track_enter(fwn, &objs[2], 1000);
+	fw_track_enter(fwn, &objs[6], 2500);
 	fw_track_enter(fwn, &objs[3], 4000);
 	preempt_enable();
 	fw_track_enter(other, &objs[5], 500);
 	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 1000);
 	KUNIT_EXPECT_EQ(test, fw_track_oldest(other), 500);
 
-	/* The oldest leaves from the head, then one from the middle. */
+	/* Exits from the middle keep the head; then the head, in age order. */
+	KUNIT_EXPECT_TRUE(test, fw_track_leave(&objs[0], FW_EXIT_PEER_FIN, 5000));
+	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 1000);
 	KUNIT_EXPECT_TRUE(test, fw_track_leave(&objs[2], FW_EXIT_TIMEOUT, 5000));
-	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 2000);
-	KUNIT_EXPECT_TRUE(test, fw_track_leave(&objs[1], FW_EXIT_PEER_FIN, 5000));
-	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 2000);
+	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 2500);
+	KUNIT_EXPECT_TRUE(test, fw_track_leave(&objs[6], FW_EXIT_TIMEOUT, 5000));
+	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 3000);
 
 	/* A handoff keeps the entry time and the place. */
-	fw_track_handoff(&objs[0]);
-	fw_track_rekey(&objs[0], &objs[4]);
-	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 2000);
+	fw_track_handoff(&objs[1]);
+	fw_track_rekey(&objs[1], &objs[4]);
+	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 3000);
 	/* Its object freed with the record still there: stale, gone too. */
 	KUNIT_EXPECT_TRUE(test, fw_track_stale(&objs[4]));
 	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 4000);
-	/* The newest, last: none left. */
+	/* The last one: none left. */
 	KUNIT_EXPECT_TRUE(test, fw_track_close(&objs[3], 5000));
 	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), U64_MAX);
 	KUNIT_EXPECT_EQ(test, fw_track_oldest(other), 500);
+
+	/* Two CPUs: each list's head counts; an exit on the other CPU. */
+	a = cpumask_first(cpu_online_mask);
+	b = cpumask_next(a, cpu_online_mask);
+	if (b < nr_cpu_ids) {
+		call.key = &objs[7];
+		call.ns = 7000;
+		work_on_cpu(b, fw_test_enter_fn, &call);
+		call.key = &objs[0];
+		call.ns = 8000;
+		work_on_cpu(a, fw_test_enter_fn, &call);
+		KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 7000);
+		call.key = &objs[7];
+		call.ns = 9000;
+		KUNIT_EXPECT_EQ(test, work_on_cpu(a, fw_test_leave_fn, &call), 1);
+		KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 8000);
+		call.key = &objs[0];
+		KUNIT_EXPECT_EQ(test, work_on_cpu(b, fw_test_leave_fn, &call), 1);
+		KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), U64_MAX);
+	} else {
+		kunit_info(test, "one CPU online: the two-CPU part not run");
+	}
 
 	/* Refilled after emptying; the other netns purged on its own. */
 	fw_track_enter(fwn, &objs[0], 6000);
@@ -348,6 +405,10 @@ static void fw_test_oldest(struct kunit *test)
 	fw_track_purge_dying();
 	KUNIT_EXPECT_EQ(test, fw_track_oldest(other), U64_MAX);
 	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 6000);
+	/* An entry into a dying netns leaves no record on a list. */
+	WRITE_ONCE(other->dying, true);
+	fw_track_enter(other, &objs[5], 9000);
+	KUNIT_EXPECT_EQ(test, fw_track_oldest(other), U64_MAX);
 	fw_test_net_release(other);
 	fw_test_teardown(fwn);
 }

@@ -460,7 +460,9 @@ t_old=$(stamp_of "$tmp/l2" shutdown)
 cur() { ip netns exec fwl sed -n 's/^current //p' $PROC; }
 wait_until 10 eval '[ "$(cur)" = 1 ]'
 # Many: 40 orphans at once, all listed, as many as the module's current.
-# One shell in fwl starts them (40 "ip netns exec" are slow in a KASAN guest).
+# One shell in fwl starts them (40 "ip netns exec" are slow in a KASAN guest);
+# their FIN-WAIT-2 timer (60 s) outlasts the checks below.
+ip netns exec fwl sysctl -qw net.ipv4.tcp_fin_timeout=60
 t_many=$(now_ms)
 ip netns exec fwl bash -c 'for i in $(seq 40); do "$0" -p $((5700 + i)) connect close sleep 90 >/dev/null & done; wait' "$fw_conn" &
 many=$!
