@@ -5,12 +5,16 @@
 # "key value..." lines for the host to tabulate; "FAIL: ..." on a broken
 # expectation (and exit 1).
 #
-#   churn    ROUNDS rounds of none / floor / finwait, SECONDS each, 2 pairs
+#   guest.sh ROUNDS SECONDS SCALE PAIRS PARTS
+#
+#   churn    ROUNDS rounds of none / floor / finwait, SECONDS each, PAIRS
+#            client/server pairs
 #   scale    SCALE connections held in FIN-WAIT-2: current exact, invariant,
 #            read cost with SCALE and with none tracked, slab memory
 #   bound    max_tracked=1000 and 3000 connections: untracked exactly 2000
+# PARTS names the parts to run ("churn", "scale bound", ...).
 set -u
-rounds=$1 secs=$2 scale=$3
+rounds=$1 secs=$2 scale=$3 pairs=$4 parts=" $5 "
 cd /opt/finwait
 C=./fw_churn
 PROC=/proc/net/finwait_stats
@@ -50,14 +54,15 @@ echo "symbols $syms"
 # TIME-WAIT sockets pile up for their 60 s and connect() gets slower as
 # they do (the rate fell from ~1,600/s to ~930/s over the first minute),
 # so the rounds start once that population is steady.
-$C churn 65 2 6000 | sed 's/^/warmup /'
-for r in $(seq "$rounds"); do
+part() { [[ $parts == *" $1 "* ]]; }
+part churn && $C churn 65 "$pairs" 6000 | sed 's/^/warmup /'
+part churn && for r in $(seq "$rounds"); do
 	for c in none floor finwait; do
 		case $c in
 		floor) modprobe fw_floor symbols="$syms" ;;
 		finwait) modprobe finwait_stats ;;
 		esac
-		line=$($C churn "$secs" 2 6000)
+		line=$($C churn "$secs" "$pairs" 6000)
 		if [ $c = finwait ]; then
 			s=$(cat $PROC)
 			n=$(awk '{ print $2 }' <<<"$line")
@@ -75,35 +80,39 @@ for r in $(seq "$rounds"); do
 	done
 done
 
-# 2. Scale: SCALE stopped peers at once (tcp_fin_timeout 600 s: the
-# orphans stay full sockets in FIN-WAIT-2 for 540 s, then timewait).
-sysctl -qw net.ipv4.tcp_fin_timeout=600
-# The pool must hold them all (the host netns may use all of it).
-modprobe finwait_stats max_tracked=$(( scale > 65536 ? 131072 : 65536 ))
-echo "read_empty $($C read 2000 $PROC)"
-t0=$(date +%s)
-hold "$scale" 7000
-echo "hold_seconds $(( $(date +%s) - t0 ))"
-echo "scale current $(stat_of "$s" current) entered $(stat_of "$s" entered) untracked $(stat_of "$s" untracked) timewait $(stat_of "$s" current_timewait) probe_missed $(stat_of "$s" probe_missed) fin_wait_2 $(ss -Htan state fin-wait-2 | wc -l)"
-[ "$(stat_of "$s" current)" -eq "$scale" ] || fail "current $(stat_of "$s" current), not $scale"
-invariant_ok "$s" || fail "scale: invariant broken"
-echo "read_full $($C read 2000 $PROC)"
-# The module's memory: the record pool and the table, both vmalloc'd at
-# load (module/track.c fw_track_init), whatever the number tracked.
-mt=$(cat /sys/module/finwait_stats/parameters/max_tracked)
-echo "vmalloc $(awk '/fw_track_init/ { n++; b += $2 } END { print b + 0, n + 0 }' /proc/vmallocinfo) max_tracked $mt"
-kill $hpid
-wait $hpid
-modprobe -r finwait_stats
+if part scale; then
+	# 2. Scale: SCALE stopped peers at once (tcp_fin_timeout 600 s: the
+	# orphans stay full sockets in FIN-WAIT-2 for 540 s, then timewait).
+	sysctl -qw net.ipv4.tcp_fin_timeout=600
+	# The pool must hold them all (the host netns may use all of it).
+	modprobe finwait_stats max_tracked=$(( scale > 65536 ? 131072 : 65536 ))
+	echo "read_empty $($C read 2000 $PROC)"
+	t0=$(date +%s)
+	hold "$scale" 7000
+	echo "hold_seconds $(( $(date +%s) - t0 ))"
+	echo "scale current $(stat_of "$s" current) entered $(stat_of "$s" entered) untracked $(stat_of "$s" untracked) timewait $(stat_of "$s" current_timewait) probe_missed $(stat_of "$s" probe_missed) fin_wait_2 $(ss -Htan state fin-wait-2 | wc -l)"
+	[ "$(stat_of "$s" current)" -eq "$scale" ] || fail "current $(stat_of "$s" current), not $scale"
+	invariant_ok "$s" || fail "scale: invariant broken"
+	echo "read_full $($C read 2000 $PROC)"
+	# The module's memory: the record pool and the table, both vmalloc'd at
+	# load (module/track.c fw_track_init), whatever the number tracked.
+	mt=$(cat /sys/module/finwait_stats/parameters/max_tracked)
+	echo "vmalloc $(awk '/fw_track_init/ { n++; b += $2 } END { print b + 0, n + 0 }' /proc/vmallocinfo) max_tracked $mt"
+	kill $hpid
+	wait $hpid
+	modprobe -r finwait_stats
+fi
 
-# 3. The bound: max_tracked=1000, 3000 stopped peers.
-modprobe finwait_stats max_tracked=1000
-hold 3000 7100
-echo "bound current $(stat_of "$s" current) untracked $(stat_of "$s" untracked) entered $(stat_of "$s" entered)"
-[ "$(stat_of "$s" current)" -eq 1000 ] && [ "$(stat_of "$s" untracked)" -eq 2000 ] &&
-	[ "$(stat_of "$s" entered)" -eq 3000 ] && invariant_ok "$s" ||
-	fail "bound: current/untracked/entered not 1000/2000/3000"
-kill $hpid
-wait $hpid
-modprobe -r finwait_stats
+if part bound; then
+	# 3. The bound: max_tracked=1000, 3000 stopped peers.
+	modprobe finwait_stats max_tracked=1000
+	hold 3000 7100
+	echo "bound current $(stat_of "$s" current) untracked $(stat_of "$s" untracked) entered $(stat_of "$s" entered)"
+	[ "$(stat_of "$s" current)" -eq 1000 ] && [ "$(stat_of "$s" untracked)" -eq 2000 ] &&
+		[ "$(stat_of "$s" entered)" -eq 3000 ] && invariant_ok "$s" ||
+		fail "bound: current/untracked/entered not 1000/2000/3000"
+	kill $hpid
+	wait $hpid
+	modprobe -r finwait_stats
+fi
 exit $rc

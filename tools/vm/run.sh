@@ -17,6 +17,11 @@
 #   --log FILE              keep the guest's kernel log there
 #   --mem MIB               guest memory (default: the kernel's, kernels.sh)
 #   --append ARGS           more kernel command line
+#   --smp N                 vCPUs (default 2)
+#   --icount SHIFT          instruction-counted guest (qemu -icount
+#                           shift=SHIFT,sleep=on): its clock advances 2^SHIFT ns
+#                           per instruction, so a rate measured in it does not
+#                           follow the host's load (make bench; TCG only)
 #
 # Exit: the script's status; 124 when the guest hung or died before it
 # reported one; 125 when the kernel log holds a splat (BUG, WARNING, Oops,
@@ -31,7 +36,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-kernel=distro moddir= payload= timeout=600 kmemleak=0 keeplog= mem= extra=
+kernel=distro moddir= payload= timeout=600 kmemleak=0 keeplog= mem= extra= smp=2 icount=
 while [ $# -gt 1 ]; do
 	case $1 in
 	--kernel) kernel=$2; shift 2 ;;
@@ -42,10 +47,14 @@ while [ $# -gt 1 ]; do
 	--log) keeplog=$2; shift 2 ;;
 	--mem) mem=$2; shift 2 ;;
 	--append) extra=$2; shift 2 ;;
+	--smp) smp=$2; shift 2 ;;
+	--icount) icount=$2; shift 2 ;;
 	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
 [ $# -eq 1 ] && [ -r "$1" ] || { echo "usage: run.sh [options] SCRIPT" >&2; exit 2; }
+[[ $smp =~ ^[1-9][0-9]?$ ]] || { echo "run.sh: --smp $smp: not a number of vCPUs" >&2; exit 2; }
+[ -z "$icount" ] || [[ $icount =~ ^[0-9]$ ]] || { echo "run.sh: --icount $icount: not a shift (0..9)" >&2; exit 2; }
 script=$1
 
 # shellcheck source=tools/vm/kernels.sh
@@ -64,11 +73,15 @@ append="console=ttyS0 panic=-1 oops=panic panic_on_warn=1 softlockup_panic=1"
 append+=" tsc=reliable finwait.kmemleak=$kmemleak${extra:+ $extra}"
 accel=(-accel "tcg,thread=${FINWAIT_TCG_THREAD:-single}" -cpu max)
 [ "${FINWAIT_KVM:-0}" = 1 ] && accel=(-accel kvm -cpu host)
+if [ -n "$icount" ]; then
+	[ "${FINWAIT_KVM:-0}" != 1 ] || { echo "run.sh: --icount needs TCG, not FINWAIT_KVM=1" >&2; exit 2; }
+	accel=(-accel tcg -cpu max -icount "shift=$icount,sleep=on")
+fi
 
 console=$work/console.log
 set +e
 timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${accel[@]}" \
-	-smp 2 -m "${mem:-$VM_MEM}" -nodefaults -display none -no-reboot \
+	-smp "$smp" -m "${mem:-$VM_MEM}" -nodefaults -display none -no-reboot \
 	-kernel "$KIMAGE" -initrd "$work/initrd.gz" -append "$append" \
 	-serial "file:$console" -chardev stdio,id=out,signal=off \
 	-serial chardev:out </dev/null | tee "$work/out.log"
