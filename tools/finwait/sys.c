@@ -259,10 +259,14 @@ static int fw_wait(int fd, double s)
 }
 
 /* Sleep @s seconds; returns early on a signal. */
+/*
+ * Sleep @s seconds, or not at all when @s <= 0 (a loop behind its
+ * schedule), but let a pending signal in either way: such a loop would
+ * otherwise never unblock them.
+ */
 void fw_sleep_s(double s)
 {
-	if (s > 0)
-		fw_wait(-1, s);
+	fw_wait(-1, s);
 }
 
 /* Is @fd readable within @s seconds? false on a timeout or a signal. */
