@@ -21,8 +21,9 @@
 
 /*
  * ftrace callbacks. From 5.11 they get a struct ftrace_regs (pt_regs with
- * FTRACE_OPS_FL_SAVE_REGS) and guard their own recursion, per context;
- * before, a struct pt_regs, and ftrace guards recursion for them.
+ * FTRACE_OPS_FL_SAVE_REGS, the argument registers without it where the
+ * kernel has DYNAMIC_FTRACE_WITH_ARGS) and guard their own recursion, per
+ * context; before, a struct pt_regs, and ftrace guards recursion for them.
  */
 #ifdef FW_HAVE_FTRACE_REGS
 #include <linux/trace_recursion.h>
@@ -37,9 +38,9 @@
 #define fw_recursion_unlock(bit)	do { } while (0)
 #endif
 
-/* Nth argument (0-based) of the hooked function, at its entry. */
+/* Nth argument (0-based) of the hooked function in saved pt_regs. */
 #if defined(CONFIG_HAVE_FUNCTION_ARG_ACCESS_API)
-#define FW_ARG(regs, n)	regs_get_kernel_argument((regs), (n))
+#define FW_REGS_ARG(regs, n)	regs_get_kernel_argument((regs), (n))
 #elif defined(CONFIG_X86_64)
 /* Before 4.20: the x86-64 calling convention, first four arguments. */
 static inline unsigned long fw_arg_x86_64(struct pt_regs *regs, unsigned int n)
@@ -53,9 +54,36 @@ static inline unsigned long fw_arg_x86_64(struct pt_regs *regs, unsigned int n)
 	return 0;
 }
 
-#define FW_ARG(regs, n)	fw_arg_x86_64((regs), (n))
+#define FW_REGS_ARG(regs, n)	fw_arg_x86_64((regs), (n))
 #else
 #error "finwait_stats needs regs_get_kernel_argument() on this architecture"
+#endif
+
+/*
+ * What a hook reads its function's arguments from (FW_ARGS, FW_ARG), and
+ * the flags its ftrace_ops is registered with. Where the kernel has
+ * DYNAMIC_FTRACE_WITH_ARGS (x86-64 from 5.11), ftrace hands an ops without
+ * FTRACE_OPS_FL_SAVE_REGS the argument registers in its struct ftrace_regs:
+ * its trampoline saves fewer registers than the full pt_regs. Read with
+ * ftrace_regs_get_argument() from 6.2 (probed), from the pt_regs that
+ * struct ftrace_regs is on x86-64 before. Elsewhere (5.10), saved pt_regs.
+ */
+#if defined(FW_HAVE_FTRACE_REGS) && IS_ENABLED(CONFIG_DYNAMIC_FTRACE_WITH_ARGS)
+#define FW_OPS_FLAGS		0
+#define FW_ARGS			struct ftrace_regs
+#define fw_ftrace_args(fregs)	(fregs)
+#if defined(FW_HAVE_FTRACE_REGS_GET_ARGUMENT)
+#define FW_ARG(args, n)		ftrace_regs_get_argument((args), (n))
+#elif defined(CONFIG_X86_64)
+#define FW_ARG(args, n)		FW_REGS_ARG(&(args)->regs, (n))
+#else
+#error "finwait_stats: DYNAMIC_FTRACE_WITH_ARGS without ftrace_regs_get_argument()"
+#endif
+#else
+#define FW_OPS_FLAGS		FTRACE_OPS_FL_SAVE_REGS
+#define FW_ARGS			struct pt_regs
+#define fw_ftrace_args(fregs)	fw_ftrace_get_regs(fregs)
+#define FW_ARG(args, n)		FW_REGS_ARG((args), (n))
 #endif
 
 /*
@@ -74,10 +102,10 @@ static inline unsigned long fw_arg_x86_64(struct pt_regs *regs, unsigned int n)
  * (abort). Before 5.11 tcp_reset() has no skb argument: every call counts
  * as a reset there.
  */
-static inline bool fw_reset_skb_is_rst(struct pt_regs *regs)
+static inline bool fw_reset_skb_is_rst(unsigned long arg1)
 {
 #ifdef FW_HAVE_TCP_RESET_SKB
-	const struct sk_buff *skb = (void *)FW_ARG(regs, 1);
+	const struct sk_buff *skb = (const void *)arg1;
 
 	return skb && tcp_hdr(skb)->rst;
 #else

@@ -3,7 +3,8 @@
  * The function-entry hooks that follow a connection through FIN-WAIT-2,
  * whichever object holds it (see README "How it works"):
  *
- *   full socket         tcp_set_state      enters; leaves (close, abort)
+ *   full socket         sock:inet_sock_set_state (tracepoint, in
+ *                       tcp_set_state)     enters; leaves (close, abort)
  *                       tcp_time_wait      peer FIN; handoff to a tw begins
  *                       tcp_reset          RST received / data after close
  *                       tcp_send_active_reset  orphan, from its timer: the
@@ -23,8 +24,8 @@
  *                       tcp_twsk_destructor  last chance, always reached: a
  *                                          missed kill, or a stale record
  *
- * The hooks are ftrace callbacks (one ftrace_ops per function, with saved
- * registers for the arguments), not kprobes: a kprobe handler interrupted
+ * The hooks are ftrace callbacks (one ftrace_ops per function, given the
+ * arguments: compat.h), not kprobes: a kprobe handler interrupted
  * by a softirq that hits another kprobe on the same CPU makes the kernel
  * drop the second event (kprobe_running(), nmissed), and under load that
  * lost FIN-WAIT-2 entries. ftrace's recursion guard is per context, so a
@@ -43,6 +44,7 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/timekeeping.h>
+#include <linux/tracepoint.h>
 #include <linux/tcp.h>
 #include <net/sock.h>
 #include <net/tcp.h>
@@ -54,35 +56,46 @@
 
 static DEFINE_PER_CPU(struct fw_tw_segment, fw_tw_segment);
 
-static void *fw_arg_ptr(struct pt_regs *regs, unsigned int n)
+static void *fw_arg_ptr(FW_ARGS *args, unsigned int n)
 {
-	return (void *)FW_ARG(regs, n);
+	return (void *)FW_ARG(args, n);
 }
 
-static void fw_set_state(struct pt_regs *regs)
+/*
+ * A TCP socket's state changes from @old to @state (not yet stored): from
+ * the tracepoint sock:inet_sock_set_state, which tcp_set_state() fires
+ * just before it stores the new state.
+ */
+static void notrace fw_state_change(void *data, const struct sock *csk,
+				    int old, int state)
 {
-	struct sock *sk = fw_arg_ptr(regs, 0);
-	int state = (int)FW_ARG(regs, 1);
-	int old = READ_ONCE(sk->sk_state);
+	struct sock *sk = (struct sock *)csk;
 
+	/*
+	 * The tracepoint also fires for MPTCP, SCTP and DCCP sockets;
+	 * tcp_close_state() repeats FIN-WAIT-2 on a half-closed socket.
+	 */
+	if (READ_ONCE(sk->sk_protocol) != IPPROTO_TCP || old == state ||
+	    (state != TCP_FIN_WAIT2 && old != TCP_FIN_WAIT2))
+		return;
+	/* As the ftrace hooks are (fw_ftrace_call()): see netns.c. */
+	rcu_read_lock();
 	if (state == TCP_FIN_WAIT2) {
 		struct fw_net *fwn;
 
-		/* tcp_close_state() repeats it on a half-closed socket. */
-		if (old == TCP_FIN_WAIT2)
-			return;
 		fwn = fw_net(sock_net(sk));
 		if (!READ_ONCE(fwn->dying))
 			fw_track_enter(fwn, sk, ktime_get_ns());
-	} else if (old == TCP_FIN_WAIT2) {
+	} else {
 		fw_track_close(sk, ktime_get_ns());
 	}
+	rcu_read_unlock();
 }
 
-static void fw_time_wait(struct pt_regs *regs)
+static void fw_time_wait(FW_ARGS *args)
 {
-	struct sock *sk = fw_arg_ptr(regs, 0);
-	int state = (int)FW_ARG(regs, 1);
+	struct sock *sk = fw_arg_ptr(args, 0);
+	int state = (int)FW_ARG(args, 1);
 
 	if (READ_ONCE(sk->sk_state) != TCP_FIN_WAIT2)
 		return;
@@ -92,12 +105,12 @@ static void fw_time_wait(struct pt_regs *regs)
 		fw_track_handoff(sk);
 }
 
-static void fw_hashdance(struct pt_regs *regs)
+static void fw_hashdance(FW_ARGS *args)
 {
-	struct inet_timewait_sock *tw = fw_arg_ptr(regs, 0);
+	struct inet_timewait_sock *tw = fw_arg_ptr(args, 0);
 
 	if (tw->tw_substate == TCP_FIN_WAIT2)
-		fw_track_rekey(fw_arg_ptr(regs, 1), tw);
+		fw_track_rekey(fw_arg_ptr(args, 1), tw);
 }
 
 /* The segment slot of this CPU no longer names @tw. */
@@ -109,10 +122,10 @@ static void fw_tw_segment_forget(const struct inet_timewait_sock *tw)
 		seg->tw = NULL;
 }
 
-static void fw_tw_schedule(struct pt_regs *regs)
+static void fw_tw_schedule(FW_ARGS *args)
 {
-	struct inet_timewait_sock *tw = fw_arg_ptr(regs, 0);
-	bool rearm = FW_ARG(regs, 2) & 0xff;
+	struct inet_timewait_sock *tw = fw_arg_ptr(args, 0);
+	bool rearm = FW_ARG(args, 2) & 0xff;
 
 	/* tcp_timewait_state_process() took the FIN: substate TIME_WAIT. */
 	if (rearm && READ_ONCE(tw->tw_substate) == TCP_TIME_WAIT) {
@@ -126,10 +139,10 @@ static void fw_tw_schedule(struct pt_regs *regs)
  * never outlives the next segment; the task that handles it is part of the
  * slot, so a kill by another task on this CPU is not mistaken for its end.
  */
-static void fw_tw_segment_begin(struct pt_regs *regs)
+static void fw_tw_segment_begin(FW_ARGS *args)
 {
-	struct inet_timewait_sock *tw = fw_arg_ptr(regs, 0);
-	const struct tcphdr *th = fw_arg_ptr(regs, 2);
+	struct inet_timewait_sock *tw = fw_arg_ptr(args, 0);
+	const struct tcphdr *th = fw_arg_ptr(args, 2);
 	struct fw_tw_segment *seg = this_cpu_ptr(&fw_tw_segment);
 
 	if (READ_ONCE(tw->tw_substate) != TCP_FIN_WAIT2) {
@@ -142,9 +155,9 @@ static void fw_tw_segment_begin(struct pt_regs *regs)
 	seg->rst = th->rst;
 }
 
-static void fw_tw_timer(struct pt_regs *regs)
+static void fw_tw_timer(FW_ARGS *args)
 {
-	struct timer_list *t = fw_arg_ptr(regs, 0);
+	struct timer_list *t = fw_arg_ptr(args, 0);
 	struct inet_timewait_sock *tw;
 
 	tw = container_of(t, struct inet_timewait_sock, tw_timer);
@@ -165,9 +178,9 @@ static void fw_tw_killed(struct inet_timewait_sock *tw)
 	fw_track_leave(tw, fw_classify_tw_kill(owned, seg->rst), ktime_get_ns());
 }
 
-static void fw_tw_kill(struct pt_regs *regs)
+static void fw_tw_kill(FW_ARGS *args)
 {
-	struct inet_timewait_sock *tw = fw_arg_ptr(regs, 0);
+	struct inet_timewait_sock *tw = fw_arg_ptr(args, 0);
 
 	if (READ_ONCE(tw->tw_substate) == TCP_FIN_WAIT2)
 		fw_tw_killed(tw);
@@ -179,9 +192,9 @@ static void fw_tw_kill(struct pt_regs *regs)
  * Otherwise a record still under it is one whose end was never seen (a
  * move to TIME_WAIT through a path that was not hooked): stale.
  */
-static void fw_tw_destructor(struct pt_regs *regs)
+static void fw_tw_destructor(FW_ARGS *args)
 {
-	struct inet_timewait_sock *tw = fw_arg_ptr(regs, 0);
+	struct inet_timewait_sock *tw = fw_arg_ptr(args, 0);
 
 	if (READ_ONCE(tw->tw_substate) == TCP_FIN_WAIT2)
 		fw_tw_killed(tw);
@@ -189,18 +202,18 @@ static void fw_tw_destructor(struct pt_regs *regs)
 		fw_track_stale(tw);
 }
 
-static void fw_reset(struct pt_regs *regs)
+static void fw_reset(FW_ARGS *args)
 {
-	struct sock *sk = fw_arg_ptr(regs, 0);
+	struct sock *sk = fw_arg_ptr(args, 0);
 
 	if (READ_ONCE(sk->sk_state) == TCP_FIN_WAIT2)
-		fw_track_leave(sk, fw_classify_reset(fw_reset_skb_is_rst(regs)),
+		fw_track_leave(sk, fw_classify_reset(fw_reset_skb_is_rst(FW_ARG(args, 1))),
 			       ktime_get_ns());
 }
 
-static void fw_active_reset(struct pt_regs *regs)
+static void fw_active_reset(FW_ARGS *args)
 {
-	struct sock *sk = fw_arg_ptr(regs, 0);
+	struct sock *sk = fw_arg_ptr(args, 0);
 
 	if (READ_ONCE(sk->sk_state) == TCP_FIN_WAIT2)
 		fw_track_leave(sk, fw_classify_active_reset(sock_flag(sk, SOCK_DEAD),
@@ -208,9 +221,9 @@ static void fw_active_reset(struct pt_regs *regs)
 			       ktime_get_ns());
 }
 
-static void fw_disconnect(struct pt_regs *regs)
+static void fw_disconnect(FW_ARGS *args)
 {
-	struct sock *sk = fw_arg_ptr(regs, 0);
+	struct sock *sk = fw_arg_ptr(args, 0);
 
 	if (READ_ONCE(sk->sk_state) != TCP_FIN_WAIT2)
 		return;
@@ -224,9 +237,9 @@ static void fw_disconnect(struct pt_regs *regs)
  * for the end of a segment this CPU handled for it before. (A full socket
  * goes on to tcp_send_active_reset().)
  */
-static void fw_abort(struct pt_regs *regs)
+static void fw_abort(FW_ARGS *args)
 {
-	struct sock *sk = fw_arg_ptr(regs, 0);
+	struct sock *sk = fw_arg_ptr(args, 0);
 
 	if (READ_ONCE(sk->sk_state) == TCP_TIME_WAIT)
 		fw_tw_segment_forget(inet_twsk(sk));
@@ -238,16 +251,16 @@ static void fw_abort(struct pt_regs *regs)
  * hook and the timewait destructor's, a record never names freed memory
  * unless a hook call was lost (fw_epoch; see fw_conn_live() in track.c).
  */
-static void fw_sk_destroy(struct pt_regs *regs)
+static void fw_sk_destroy(FW_ARGS *args)
 {
-	fw_track_stale(fw_arg_ptr(regs, 0));
+	fw_track_stale(fw_arg_ptr(args, 0));
 }
 
 #define FW_HOOK(sym, fn, opt) { .name = (sym), .handler = (fn), .optional = (opt) }
 
 static struct fw_hook {
 	const char *name;
-	void (*handler)(struct pt_regs *regs);
+	void (*handler)(FW_ARGS *args);
 	bool optional;		/* another hook covers it, later */
 	bool registered;
 	struct ftrace_ops ops;
@@ -264,9 +277,24 @@ static struct fw_hook {
 	FW_HOOK("tcp_disconnect", fw_disconnect, false),
 	FW_HOOK("tcp_abort", fw_abort, false),
 	FW_HOOK("tcp_v4_destroy_sock", fw_sk_destroy, false),
-	/* Last: entries start once every way out is watched. */
-	FW_HOOK("tcp_set_state", fw_set_state, false),
 };
+
+/*
+ * Entries into FIN-WAIT-2, and the exits of full sockets by a state change
+ * (close, abort), come from the tracepoint sock:inet_sock_set_state rather
+ * than from a hook on tcp_set_state(), the most called of the functions
+ * followed: a tracepoint calls its one probe directly (a static call from
+ * 5.10), with no trampoline and no registers saved. Registered last, so
+ * that entries start once every way out is watched.
+ */
+#define FW_TP_NAME	"inet_sock_set_state"
+static struct tracepoint *fw_tp;
+
+static void fw_tp_find(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, FW_TP_NAME))
+		fw_tp = tp;
+}
 
 /* Calls the recursion guard turned away: events lost, shown as probe_missed. */
 static atomic_long_t fw_missed = ATOMIC_LONG_INIT(0);
@@ -287,7 +315,7 @@ static void notrace fw_ftrace_call(unsigned long ip, unsigned long parent_ip,
 				   struct ftrace_ops *ops, FW_FTRACE_REGS *fregs)
 {
 	struct fw_hook *h = container_of(ops, struct fw_hook, ops);
-	struct pt_regs *regs = fw_ftrace_get_regs(fregs);
+	FW_ARGS *args = fw_ftrace_args(fregs);
 	int bit;
 
 	bit = fw_recursion_trylock(ip, parent_ip);
@@ -303,8 +331,8 @@ static void notrace fw_ftrace_call(unsigned long ip, unsigned long parent_ip,
 	 */
 	rcu_read_lock();
 	preempt_disable_notrace();
-	if (likely(regs))
-		h->handler(regs);
+	if (likely(args))
+		h->handler(args);
 	preempt_enable_notrace();
 	rcu_read_unlock();
 	fw_recursion_unlock(bit);
@@ -336,6 +364,11 @@ void fw_hooks_exit(void)
 
 	atomic_inc(&fw_epoch);
 
+	if (fw_tp) {
+		tracepoint_probe_unregister(fw_tp, (void *)fw_state_change, NULL);
+		tracepoint_synchronize_unregister();
+		fw_tp = NULL;
+	}
 	for (i = ARRAY_SIZE(fw_hooks); i-- > 0;) {
 		struct fw_hook *h = &fw_hooks[i];
 
@@ -355,7 +388,7 @@ static int fw_hook_register(struct fw_hook *h)
 	/* ftrace_set_filter() parses, and so writes to, its buffer. */
 	strscpy(name, h->name, sizeof(name));
 	h->ops.func = fw_ftrace_call;
-	h->ops.flags = FTRACE_OPS_FL_SAVE_REGS;
+	h->ops.flags = FW_OPS_FLAGS;
 	err = ftrace_set_filter(&h->ops, name, strlen(name), 0);
 	if (err)
 		return err;
@@ -385,7 +418,7 @@ static void fw_hook_report(const struct fw_hook *h, int err)
 
 int fw_hooks_init(void)
 {
-	unsigned int i;
+	unsigned int i, n = 0;
 	int err;
 
 	for (i = 0; i < ARRAY_SIZE(fw_hooks); i++) {
@@ -399,7 +432,22 @@ int fw_hooks_init(void)
 		if (err)
 			goto err_unregister;
 		h->registered = true;
+		n++;
 	}
+	for_each_kernel_tracepoint(fw_tp_find, NULL);
+	if (!fw_tp) {
+		pr_err("no tracepoint sock:" FW_TP_NAME " in this kernel\n");
+		err = -EOPNOTSUPP;
+		goto err_unregister;
+	}
+	err = tracepoint_probe_register(fw_tp, (void *)fw_state_change, NULL);
+	if (err) {
+		pr_err("cannot attach to sock:" FW_TP_NAME ": %d\n", err);
+		fw_tp = NULL;
+		goto err_unregister;
+	}
+	pr_info("following %u functions with ftrace (%s) and the tracepoint sock:" FW_TP_NAME "\n",
+		n, FW_OPS_FLAGS ? "saved registers" : "arguments only");
 	return 0;
 
 err_unregister:
