@@ -58,8 +58,9 @@ guest() {
 }
 
 t0=$(date +%s)
-echo "bench: 1 vCPU, instruction-counted: $irounds rounds x 3 configurations x $isecs guest s"
-guest icount --smp 1 --icount 3 --mem 2048 --timeout 5400 -- "$irounds" "$isecs" 0 1 churn
+echo "bench: 1 vCPU, instruction-counted: $irounds rounds x 5 configurations x $isecs guest s"
+guest icount --smp 1 --icount 3 --mem 2048 --append slab_nomerge --timeout 5400 -- "$irounds" "$isecs" 0 1 churn \
+	"${BENCH_ICOUNT_CONFIGS:-none floor floor_regs floor_v1 finwait}"
 wall_i=$(( $(date +%s) - t0 ))
 t0=$(date +%s)
 echo "bench: 2 vCPUs: $rounds rounds x 3 configurations x $secs s, then $scale connections held"
@@ -67,8 +68,8 @@ guest smp2 --mem 4096 --append slab_nomerge --timeout 3600 -- "$rounds" "$secs" 
 wall=$(( $(date +%s) - t0 ))
 
 # table FILE TARGETS: the churn table of one boot, from its lines "round R
-# CONFIG connections N seconds S rate X"; with TARGETS=yes each round's
-# ratios and the targets too.
+# CONFIG connections N seconds S rate X" (configs none, floor, finwait and
+# maybe floor_regs, floor_v1); with TARGETS=yes each round's ratios and the targets.
 table() {
 	awk -v targets="$2" '
 	function median(a, n,   i, j, t, c) {
@@ -79,30 +80,49 @@ table() {
 	}
 	function lo_(a, n,   i, v) { v = a[1]; for (i = 2; i <= n; i++) if (a[i] < v) v = a[i]; return v }
 	function hi_(a, n,   i, v) { v = a[1]; for (i = 2; i <= n; i++) if (a[i] > v) v = a[i]; return v }
-	function stats(name, a, n) {
-		printf "| %-8s | %8.1f | %8.1f | %8.1f | %7.2f %% |\n", name, median(a, n), lo_(a, n),
-			hi_(a, n), 100 * (hi_(a, n) - lo_(a, n)) / median(a, n)
-	}
 	function verdict(v, t) { return v >= t ? "met" : sprintf("MISSED by %.3f", t - v) }
-	$1 == "round" { r[$3, $2] = $9; n = $2 > n ? $2 : n }
+	# ratio(num, den): per-round ratios of two configs into q[], their count
+	function ratio(num, den,   i) {
+		for (i = 1; i <= n; i++) q[i] = r[num, i] / r[den, i]
+		return n
+	}
+	$1 == "round" { if (!(($3) in seen)) { seen[$3] = 1; cfg[++nc] = $3 } r[$3, $2] = $9; n = $2 > n ? $2 : n }
+	$1 == "calls" && $3 != "" { calls[$2] += $3; conns[$2] += $5 }
 	END {
-		print "| config   | median/s |    min/s |    max/s |  spread |"
-		print "|----------|----------|----------|----------|---------|"
-		for (i = 1; i <= n; i++) { a[i] = r["none", i]; b[i] = r["floor", i]; c[i] = r["finwait", i] }
-		stats("none", a, n); stats("floor", b, n); stats("finwait", c, n)
-		for (i = 1; i <= n; i++) { x[i] = c[i] / a[i]; y[i] = c[i] / b[i]; z[i] = b[i] / a[i] }
+		print "| config     | median/s |    min/s |    max/s |  spread | hook calls per connection |"
+		print "|------------|----------|----------|----------|---------|---------------------------|"
+		for (k = 1; k <= nc; k++) {
+			for (i = 1; i <= n; i++) a[i] = r[cfg[k], i]
+			printf "| %-10s | %8.1f | %8.1f | %8.1f | %5.2f %% | %25s |\n", cfg[k], median(a, n), lo_(a, n),
+				hi_(a, n), 100 * (hi_(a, n) - lo_(a, n)) / median(a, n),
+				conns[cfg[k]] ? sprintf("%.1f", calls[cfg[k]] / conns[cfg[k]]) : ""
+		}
+		np = 0
+		pn[++np] = "finwait"; pd[np] = "none"
+		pn[++np] = "finwait"; pd[np] = "floor"
+		pn[++np] = "floor"; pd[np] = "none"
+		if ("floor_regs" in seen) { pn[++np] = "floor_regs"; pd[np] = "none" }
+		if ("floor_v1" in seen) { pn[++np] = "floor_v1"; pd[np] = "none" }
 		if (targets == "yes") {
-			print "\n| round | finwait / none | finwait / floor | floor / none |"
-			print "|-------|----------------|-----------------|--------------|"
-			for (i = 1; i <= n; i++)
-				printf "| %5d | %14.4f | %15.4f | %12.4f |\n", i, x[i], y[i], z[i]
+			printf "\n| round |"
+			for (p = 1; p <= np; p++) printf " %s / %s |", pn[p], pd[p]
+			printf "\n|-------|"
+			for (p = 1; p <= np; p++) printf "---|"
+			printf "\n"
+			for (i = 1; i <= n; i++) {
+				printf "| %5d |", i
+				for (p = 1; p <= np; p++) printf " %.4f |", r[pn[p], i] / r[pd[p], i]
+				printf "\n"
+			}
 		}
 		printf "\nMedian of the per-round ratios (%d rounds), min and max:\n\n", n
-		printf "- finwait / none:  %.4f (%.4f .. %.4f)", median(x, n), lo_(x, n), hi_(x, n)
-		if (targets == "yes") printf "; target >= 0.99: %s", verdict(median(x, n), 0.99)
-		printf "\n- finwait / floor: %.4f (%.4f .. %.4f)", median(y, n), lo_(y, n), hi_(y, n)
-		if (targets == "yes") printf "; target >= 0.995: %s", verdict(median(y, n), 0.995)
-		printf "\n- floor / none:    %.4f (%.4f .. %.4f)\n", median(z, n), lo_(z, n), hi_(z, n)
+		for (p = 1; p <= np; p++) {
+			ratio(pn[p], pd[p])
+			printf "- %s / %s: %.4f (%.4f .. %.4f)", pn[p], pd[p], median(q, n), lo_(q, n), hi_(q, n)
+			if (targets == "yes" && p == 1) printf "; target >= 0.99: %s", verdict(median(q, n), 0.99)
+			if (targets == "yes" && p == 2) printf "; target >= 0.995: %s", verdict(median(q, n), 0.995)
+			printf "\n"
+		}
 	}
 	' "$1"
 }

@@ -5,16 +5,23 @@
 # "key value..." lines for the host to tabulate; "FAIL: ..." on a broken
 # expectation (and exit 1).
 #
-#   guest.sh ROUNDS SECONDS SCALE PAIRS PARTS
+#   guest.sh ROUNDS SECONDS SCALE PAIRS PARTS [CONFIGS]
 #
-#   churn    ROUNDS rounds of none / floor / finwait, SECONDS each, PAIRS
-#            client/server pairs
+#   churn    ROUNDS rounds of CONFIGS (default none floor finwait), SECONDS
+#            each, PAIRS client/server pairs. Configurations:
+#              none        no module
+#              floor       fw_floor as finwait_stats hooks: its functions,
+#                          the tracepoint, arguments only where it can
+#              floor_regs  the same with saved registers (SAVE_REGS)
+#              floor_v1    the mechanism up to 0.1.0: tcp_set_state hooked
+#                          with ftrace too, saved registers, no tracepoint
+#              finwait     finwait_stats
 #   scale    SCALE connections held in FIN-WAIT-2: current exact, invariant,
 #            read cost with SCALE and with none tracked, slab memory
 #   bound    max_tracked=1000 and 3000 connections: untracked exactly 2000
 # PARTS names the parts to run ("churn", "scale bound", ...).
 set -u
-rounds=$1 secs=$2 scale=$3 pairs=$4 parts=" $5 "
+rounds=$1 secs=$2 scale=$3 pairs=$4 parts=" $5 " configs=${6:-none floor finwait}
 cd /opt/finwait
 C=./fw_churn
 PROC=/proc/net/finwait_stats
@@ -50,35 +57,61 @@ modprobe fw_floor symbols="$syms" || fail "modprobe fw_floor"
 modprobe -r fw_floor
 echo "symbols $syms"
 
-# 1. Churn, configurations alternated round by round, after a warm-up:
-# TIME-WAIT sockets pile up for their 60 s and connect() gets slower as
-# they do (the rate fell from ~1,600/s to ~930/s over the first minute),
-# so the rounds start once that population is steady.
+# 1. Churn, configurations alternated round by round. Each run in a fresh
+# netns, deleted after it: every run starts with no TIME-WAIT socket and
+# none of them expires during a later run. (In one netns for all runs, the
+# ~10,000 TIME-WAIT sockets a run leaves expire 60 s later, in whichever
+# run is on then, and connect() slows as they pile up: rates moved by 2-4 %
+# with the run's place in the round, as much as the costs measured.)
+# tw_live: TIME-WAIT sockets anywhere (slab_nomerge keeps their cache apart).
+tw_live() { awk '$1 ~ /^tw_sock_TCP/ { n += $2 } END { print n + 0 }' /proc/slabinfo; }
+# run R CONFIG SECONDS: one run; prints "round R CONFIG connections N ...".
+run() {
+	local r=$1 c=$2 ns=fwb-$1-$2 line s n calls
+	ip netns add "$ns" && ip -n "$ns" link set lo up &&
+		ip netns exec "$ns" sysctl -qw net.ipv4.tcp_max_tw_buckets=4000000 \
+			net.core.somaxconn=4096 net.ipv4.ip_local_port_range="10000 65535" ||
+		{ fail "netns $ns"; return; }
+	case $c in
+	floor) modprobe fw_floor symbols="$syms" set_state_tp=1 ;;
+	floor_regs) modprobe fw_floor symbols="$syms" set_state_tp=1 save_regs=1 ;;
+	floor_v1) modprobe fw_floor symbols="$syms,tcp_set_state" save_regs=1 ;;
+	finwait) modprobe finwait_stats ;;
+	esac
+	line=$(ip netns exec "$ns" $C churn "$3" "$pairs" 6000)
+	n=$(awk '{ print $2 }' <<<"$line")
+	if [ "$c" = finwait ]; then
+		s=$(ip netns exec "$ns" cat $PROC)
+		invariant_ok "$s" || fail "round $r: invariant broken"
+		[ "$(stat_of "$s" left_peer_fin)" -ge $((n * 99 / 100)) ] ||
+			fail "round $r: $n connections, left_peer_fin $(stat_of "$s" left_peer_fin)"
+		[ "$(stat_of "$s" probe_missed)" -eq 0 ] ||
+			fail "round $r: probe_missed $(stat_of "$s" probe_missed)"
+	fi
+	case $c in
+	floor*)
+		modprobe -r fw_floor
+		# Hook calls per connection, from the floor's own count.
+		calls=$(dmesg | sed -n 's/.*fw_floor: \([0-9]*\) calls$/\1/p' | tail -1)
+		echo "calls $c $calls per $n connections"
+		;;
+	finwait) modprobe -r finwait_stats ;;
+	esac
+	ip netns del "$ns"
+	# Its TIME-WAIT sockets go with it, before the next run starts.
+	wait_until 120 eval '[ "$(tw_live)" -lt 100 ]' || fail "round $r: $(tw_live) TIME-WAIT sockets left"
+	echo "round $r $c $line"
+}
+
 part() { [[ $parts == *" $1 "* ]]; }
-part churn && $C churn 65 "$pairs" 6000 | sed 's/^/warmup /'
-part churn && for r in $(seq "$rounds"); do
-	for c in none floor finwait; do
-		case $c in
-		floor) modprobe fw_floor symbols="$syms" ;;
-		finwait) modprobe finwait_stats ;;
-		esac
-		line=$($C churn "$secs" "$pairs" 6000)
-		if [ $c = finwait ]; then
-			s=$(cat $PROC)
-			n=$(awk '{ print $2 }' <<<"$line")
-			invariant_ok "$s" || fail "round $r: invariant broken"
-			[ "$(stat_of "$s" left_peer_fin)" -ge $((n * 99 / 100)) ] ||
-				fail "round $r: $n connections, left_peer_fin $(stat_of "$s" left_peer_fin)"
-			[ "$(stat_of "$s" probe_missed)" -eq 0 ] ||
-				fail "round $r: probe_missed $(stat_of "$s" probe_missed)"
-		fi
-		case $c in
-		floor) modprobe -r fw_floor ;;
-		finwait) modprobe -r finwait_stats ;;
-		esac
-		echo "round $r $c $line"
+if part churn; then
+	run 0 warmup "$secs" | sed 's/^/warmup /'
+	for r in $(seq "$rounds"); do
+		for c in $configs; do
+			run "$r" "$c" "$secs"
+		done
 	done
-done
+fi
 
 if part scale; then
 	# 2. Scale: SCALE stopped peers at once (tcp_fin_timeout 600 s: the

@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fw_floor: empty hooks on the functions named in symbols=, the floor
- * under finwait_stats's cost in make bench. Same mechanism as the module
- * (one ftrace_ops per function, saved registers, the recursion guard and
- * preemption off around a handler), with a handler that does nothing. The
- * bench passes exactly the functions finwait_stats hooks (from
- * /sys/kernel/tracing/enabled_functions while it is loaded). Written for
- * 5.11 and later (struct ftrace_regs), the kernels make bench boots.
+ * under finwait_stats's cost in make bench. Same mechanism as the module:
+ * one ftrace_ops per function, with the arguments only where the kernel
+ * has DYNAMIC_FTRACE_WITH_ARGS (saved registers with save_regs=1, and
+ * where it has not), the recursion guard and preemption off around a
+ * handler that does nothing; with set_state_tp=1, an empty probe on the
+ * tracepoint sock:inet_sock_set_state, where finwait_stats follows
+ * tcp_set_state(). The bench passes exactly the functions finwait_stats
+ * hooks (from /sys/kernel/tracing/enabled_functions while it is loaded).
+ * Written for 5.11 and later (struct ftrace_regs), the kernels make bench
+ * boots.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -15,6 +19,9 @@
 #include <linux/module.h>
 #include <linux/string.h>
 #include <linux/trace_recursion.h>
+#include <linux/tracepoint.h>
+
+struct sock;
 
 #define FLOOR_MAX 16
 
@@ -23,7 +30,18 @@ static int nsymbols;
 module_param_array(symbols, charp, &nsymbols, 0444);
 MODULE_PARM_DESC(symbols, "functions to hook, comma-separated (at most 16)");
 
+static bool save_regs = !IS_ENABLED(CONFIG_DYNAMIC_FTRACE_WITH_ARGS);
+module_param(save_regs, bool, 0444);
+MODULE_PARM_DESC(save_regs,
+		 "hook with FTRACE_OPS_FL_SAVE_REGS, or without: the arguments only (default where the kernel has DYNAMIC_FTRACE_WITH_ARGS)");
+
+static bool set_state_tp;
+module_param(set_state_tp, bool, 0444);
+MODULE_PARM_DESC(set_state_tp,
+		 "an empty probe on the tracepoint sock:inet_sock_set_state too, as finwait_stats has");
+
 static struct ftrace_ops ops[FLOOR_MAX];
+static struct tracepoint *tp;
 static unsigned long calls;	/* racy on purpose: only to see it ran */
 
 static void notrace fw_floor_call(unsigned long ip, unsigned long parent_ip,
@@ -34,14 +52,32 @@ static void notrace fw_floor_call(unsigned long ip, unsigned long parent_ip,
 	if (bit < 0)
 		return;
 	preempt_disable_notrace();
-	if (likely(ftrace_get_regs(fregs)))
+	/* What a handler needs: the registers, or the arguments at least. */
+	if (likely(save_regs ? !!ftrace_get_regs(fregs) : !!fregs))
 		WRITE_ONCE(calls, READ_ONCE(calls) + 1);
 	preempt_enable_notrace();
 	ftrace_test_recursion_unlock(bit);
 }
 
+/* The probe finwait_stats attaches there, with nothing to do. */
+static void notrace fw_floor_probe(void *data, const struct sock *sk, int old, int state)
+{
+	WRITE_ONCE(calls, READ_ONCE(calls) + 1);
+}
+
+static void fw_floor_find(struct tracepoint *t, void *priv)
+{
+	if (!strcmp(t->name, "inet_sock_set_state"))
+		tp = t;
+}
+
 static void fw_floor_unregister(int n)
 {
+	if (tp) {
+		tracepoint_probe_unregister(tp, (void *)fw_floor_probe, NULL);
+		tracepoint_synchronize_unregister();
+		tp = NULL;
+	}
 	while (n-- > 0) {
 		unregister_ftrace_function(&ops[n]);
 		ftrace_set_filter(&ops[n], NULL, 0, 1);
@@ -60,7 +96,7 @@ static int __init fw_floor_init(void)
 	for (i = 0; i < nsymbols; i++) {
 		strscpy(name, symbols[i], sizeof(name));
 		ops[i].func = fw_floor_call;
-		ops[i].flags = FTRACE_OPS_FL_SAVE_REGS;
+		ops[i].flags = save_regs ? FTRACE_OPS_FL_SAVE_REGS : 0;
 		err = ftrace_set_filter(&ops[i], name, strlen(name), 0);
 		if (!err) {
 			err = register_ftrace_function(&ops[i]);
@@ -70,6 +106,16 @@ static int __init fw_floor_init(void)
 		if (err) {
 			pr_err("cannot hook %s: %d\n", symbols[i], err);
 			fw_floor_unregister(i);
+			return err;
+		}
+	}
+	if (set_state_tp) {
+		for_each_kernel_tracepoint(fw_floor_find, NULL);
+		err = tp ? tracepoint_probe_register(tp, (void *)fw_floor_probe, NULL) : -ENOENT;
+		if (err) {
+			pr_err("cannot attach to sock:inet_sock_set_state: %d\n", err);
+			tp = NULL;
+			fw_floor_unregister(nsymbols);
 			return err;
 		}
 	}
