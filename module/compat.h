@@ -62,7 +62,7 @@ static inline unsigned long fw_arg_x86_64(struct pt_regs *regs, unsigned int n)
 /*
  * What a hook reads its function's arguments from (FW_ARGS, FW_ARG), and
  * the flags its ftrace_ops is registered with. Where the kernel has
- * DYNAMIC_FTRACE_WITH_ARGS (x86-64 from 5.11), ftrace hands an ops without
+ * DYNAMIC_FTRACE_WITH_ARGS (x86-64 from 5.14), ftrace hands an ops without
  * FTRACE_OPS_FL_SAVE_REGS the argument registers in its struct ftrace_regs:
  * its trampoline saves fewer registers than the full pt_regs. Read with
  * ftrace_regs_get_argument() from 6.2 (probed), from the pt_regs that

@@ -49,6 +49,7 @@
 #include <net/sock.h>
 #include <net/tcp.h>
 #include <net/inet_timewait_sock.h>
+#include <trace/events/sock.h>
 
 #include "finwait_stats.h"
 #include "classify.h"
@@ -78,8 +79,13 @@ static void notrace fw_state_change(void *data, const struct sock *csk,
 	if (READ_ONCE(sk->sk_protocol) != IPPROTO_TCP || old == state ||
 	    (state != TCP_FIN_WAIT2 && old != TCP_FIN_WAIT2))
 		return;
-	/* As the ftrace hooks are (fw_ftrace_call()): see netns.c. */
+	/*
+	 * As the ftrace hooks are (fw_ftrace_call()): an RCU read side (see
+	 * netns.c) with preemption off, which the tracepoint does not
+	 * promise (from 7.2 it calls its probes under SRCU only).
+	 */
 	rcu_read_lock();
+	preempt_disable_notrace();
 	if (state == TCP_FIN_WAIT2) {
 		struct fw_net *fwn;
 
@@ -89,6 +95,7 @@ static void notrace fw_state_change(void *data, const struct sock *csk,
 	} else {
 		fw_track_close(sk, ktime_get_ns());
 	}
+	preempt_enable_notrace();
 	rcu_read_unlock();
 }
 
@@ -434,6 +441,8 @@ int fw_hooks_init(void)
 		h->registered = true;
 		n++;
 	}
+	/* The probe's prototype is the tracepoint's (a build-time check). */
+	check_trace_callback_type_inet_sock_set_state(fw_state_change);
 	for_each_kernel_tracepoint(fw_tp_find, NULL);
 	if (!fw_tp) {
 		pr_err("no tracepoint sock:" FW_TP_NAME " in this kernel\n");
