@@ -63,7 +63,9 @@ echo "symbols $syms"
 # ~10,000 TIME-WAIT sockets a run leaves expire 60 s later, in whichever
 # run is on then, and connect() slows as they pile up: rates moved by 2-4 %
 # with the run's place in the round, as much as the costs measured.)
-# tw_live: TIME-WAIT sockets anywhere (slab_nomerge keeps their cache apart).
+# tw_live: TIME-WAIT sockets anywhere (slab_nomerge keeps their cache apart),
+# as the slab counts them: objects of slabs a CPU holds count as active, so
+# about a hundred stay after all are gone.
 tw_live() { awk '$1 ~ /^tw_sock_TCP/ { n += $2 } END { print n + 0 }' /proc/slabinfo; }
 # run R CONFIG SECONDS: one run; prints "round R CONFIG connections N ...".
 run() {
@@ -99,7 +101,7 @@ run() {
 	esac
 	ip netns del "$ns"
 	# Its TIME-WAIT sockets go with it, before the next run starts.
-	wait_until 120 eval '[ "$(tw_live)" -lt 100 ]' || fail "round $r: $(tw_live) TIME-WAIT sockets left"
+	wait_until 120 eval '[ "$(tw_live)" -lt 1000 ]' || fail "round $r: $(tw_live) TIME-WAIT sockets left"
 	echo "round $r $c $line"
 }
 
