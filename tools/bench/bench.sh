@@ -138,12 +138,16 @@ vm_bytes=$(echo "$vm" | awk '{ print $1 }') vm_max=$(echo "$vm" | awk '{ print $
 	echo "Guest: Debian $KREL, qemu $(qemu-system-x86_64 --version | head -1 | awk '{ print $4 }') TCG."
 	echo "Host: $(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(uname -r)."
 	echo "Wall time: $wall_i s for the instruction-counted boot, $wall s for the other."
-	echo "Hooked functions (both modules): $(kv symbols)."
+	echo "Hooked with ftrace (both modules): $(kv symbols); and the tracepoint sock:inet_sock_set_state."
 	echo
 	echo "Every client of the churn passes FIN-WAIT-2 and the timewait handoff and ends"
 	echo "by peer_fin (fw_churn: sources spread over 127.0.0.0/8, the client closes first)."
-	echo "After a 65 s warm-up (TIME-WAIT sockets at their steady number), the"
-	echo "configurations alternate none, floor, finwait in each round."
+	echo "Each run churns in a netns of its own, deleted after it; the next run starts"
+	echo "once its TIME-WAIT sockets are gone. After one warm-up run, the configurations"
+	echo "alternate in each round: none (no module), floor (fw_floor: empty hooks, the"
+	echo "module's mechanism), finwait; in the first boot also floor_regs (the same with"
+	echo "saved registers) and floor_v1 (the mechanism up to 0.1.0: tcp_set_state hooked"
+	echo "with ftrace too, saved registers, no tracepoint)."
 	echo
 	echo "## 1. Cost: churn in an instruction-counted guest (1 vCPU)"
 	echo
