@@ -134,7 +134,7 @@ vm_bytes=$(echo "$vm" | awk '{ print $1 }') vm_max=$(echo "$vm" | awk '{ print $
 {
 	echo "# make bench: results"
 	echo
-	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), finwait_stats $(cat "$top/VERSION") ($(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown))."
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), finwait_stats $(cat "$top/VERSION") ($(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown))."
 	echo "Guest: Debian $KREL, qemu $(qemu-system-x86_64 --version | head -1 | awk '{ print $4 }') TCG."
 	echo "Host: $(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(uname -r)."
 	echo "Wall time: $wall_i s for the instruction-counted boot, $wall s for the other."
@@ -144,10 +144,14 @@ vm_bytes=$(echo "$vm" | awk '{ print $1 }') vm_max=$(echo "$vm" | awk '{ print $
 	echo "by peer_fin (fw_churn: sources spread over 127.0.0.0/8, the client closes first)."
 	echo "Each run churns in a netns of its own, deleted after it; the next run starts"
 	echo "once its TIME-WAIT sockets are gone. After one warm-up run, the configurations"
-	echo "alternate in each round: none (no module), floor (fw_floor: empty hooks, the"
-	echo "module's mechanism), finwait; in the first boot also floor_regs (the same with"
-	echo "saved registers) and floor_v1 (the mechanism up to 0.1.0: tcp_set_state hooked"
-	echo "with ftrace too, saved registers, no tracepoint)."
+	echo "alternate, each round starting one further down the list: none (no module),"
+	echo "floor (fw_floor: empty hooks, the module's mechanism), finwait; in the first"
+	echo "boot also floor_regs (the same with saved registers) and floor_v1 (the mechanism"
+	echo "before cea7447: tcp_set_state hooked with ftrace too, saved registers, no"
+	echo "tracepoint)."
+	echo "A rate covers each connection up to its TIME-WAIT socket: a run's TIME-WAIT"
+	echo "sockets end with its netns, after the module is unloaded, so their end (timer,"
+	echo "kill, destructor: 3 hook calls) is in no run, for every configuration."
 	echo
 	echo "## 1. Cost: churn in an instruction-counted guest (1 vCPU)"
 	echo

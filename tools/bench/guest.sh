@@ -13,7 +13,7 @@
 #              floor       fw_floor as finwait_stats hooks: its functions,
 #                          the tracepoint, arguments only where it can
 #              floor_regs  the same with saved registers (SAVE_REGS)
-#              floor_v1    the mechanism up to 0.1.0: tcp_set_state hooked
+#              floor_v1    the mechanism before cea7447: tcp_set_state hooked
 #                          with ftrace too, saved registers, no tracepoint
 #              finwait     finwait_stats
 #   scale    SCALE connections held in FIN-WAIT-2: current exact, invariant,
@@ -57,12 +57,16 @@ modprobe fw_floor symbols="$syms" || fail "modprobe fw_floor"
 modprobe -r fw_floor
 echo "symbols $syms"
 
-# 1. Churn, configurations alternated round by round. Each run in a fresh
-# netns, deleted after it: every run starts with no TIME-WAIT socket and
+# 1. Churn, configurations alternated round by round, each round starting
+# one further down the list. Each run in a fresh netns, deleted after it
+# with its module unloaded: every run starts with no TIME-WAIT socket and
 # none of them expires during a later run. (In one netns for all runs, the
 # ~10,000 TIME-WAIT sockets a run leaves expire 60 s later, in whichever
 # run is on then, and connect() slows as they pile up: rates moved by 2-4 %
-# with the run's place in the round, as much as the costs measured.)
+# with the run's place in the round, as much as the costs measured.) So a
+# rate covers a connection up to its TIME-WAIT socket, not that socket's
+# end 60 s later (tw_timer_handler, inet_twsk_kill, tcp_twsk_destructor
+# and the module's work there are outside every run).
 # tw_live: TIME-WAIT sockets anywhere (slab_nomerge keeps their cache apart),
 # as the slab counts them: objects of slabs a CPU holds count as active, so
 # about a hundred stay after all are gone.
@@ -75,11 +79,13 @@ run() {
 			net.core.somaxconn=4096 net.ipv4.ip_local_port_range="10000 65535" ||
 		{ fail "netns $ns"; return; }
 	case $c in
+	none | warmup) true ;;
 	floor) modprobe fw_floor symbols="$syms" set_state_tp=1 ;;
 	floor_regs) modprobe fw_floor symbols="$syms" set_state_tp=1 save_regs=1 ;;
 	floor_v1) modprobe fw_floor symbols="$syms,tcp_set_state" save_regs=1 ;;
 	finwait) modprobe finwait_stats ;;
-	esac
+	*) false ;;
+	esac || { fail "round $r: cannot set up configuration '$c'"; ip netns del "$ns"; return; }
 	line=$(ip netns exec "$ns" $C churn "$3" "$pairs" 6000)
 	n=$(awk '{ print $2 }' <<<"$line")
 	if [ "$c" = finwait ]; then
@@ -92,12 +98,15 @@ run() {
 	fi
 	case $c in
 	floor*)
-		modprobe -r fw_floor
-		# Hook calls per connection, from the floor's own count.
+		# Hook calls per connection, from the floor's own count, which
+		# it prints when it goes.
+		modprobe -r fw_floor || fail "round $r: modprobe -r fw_floor"
 		calls=$(dmesg | sed -n 's/.*fw_floor: \([0-9]*\) calls$/\1/p' | tail -1)
+		[ "$calls" != "${last_calls:-}" ] || fail "round $r: no new count from fw_floor"
+		last_calls=$calls
 		echo "calls $c $calls per $n connections"
 		;;
-	finwait) modprobe -r finwait_stats ;;
+	finwait) modprobe -r finwait_stats || fail "round $r: modprobe -r finwait_stats" ;;
 	esac
 	ip netns del "$ns"
 	# Its TIME-WAIT sockets go with it, before the next run starts.
@@ -107,10 +116,13 @@ run() {
 
 part() { [[ $parts == *" $1 "* ]]; }
 if part churn; then
-	run 0 warmup "$secs" | sed 's/^/warmup /'
+	# In this shell (a failure must count): its lines marked as the warm-up's.
+	run 0 warmup "$secs" >/tmp/warmup
+	sed '/^FAIL/!s/^/warmup /' /tmp/warmup
+	read -ra cfgs <<<"$configs"
 	for r in $(seq "$rounds"); do
-		for c in $configs; do
-			run "$r" "$c" "$secs"
+		for i in "${!cfgs[@]}"; do
+			run "$r" "${cfgs[(i + r - 1) % ${#cfgs[@]}]}" "$secs"
 		done
 	done
 fi

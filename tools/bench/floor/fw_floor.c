@@ -51,17 +51,21 @@ static void notrace fw_floor_call(unsigned long ip, unsigned long parent_ip,
 
 	if (bit < 0)
 		return;
+	/* As finwait_stats's fw_ftrace_call(): an RCU read side, preemption off. */
+	rcu_read_lock();
 	preempt_disable_notrace();
 	/* What a handler needs: the registers, or the arguments at least. */
 	if (likely(save_regs ? !!ftrace_get_regs(fregs) : !!fregs))
 		WRITE_ONCE(calls, READ_ONCE(calls) + 1);
 	preempt_enable_notrace();
+	rcu_read_unlock();
 	ftrace_test_recursion_unlock(bit);
 }
 
 /* The probe finwait_stats attaches there, with nothing to do. */
 static void notrace fw_floor_probe(void *data, const struct sock *sk, int old, int state)
 {
+	/* As finwait_stats's probe, which returns at once on most calls. */
 	WRITE_ONCE(calls, READ_ONCE(calls) + 1);
 }
 
