@@ -22,6 +22,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 rounds=${BENCH_ROUNDS:-4} secs=${BENCH_SECONDS:-10} scale=${BENCH_SCALE:-100000}
 irounds=${BENCH_ICOUNT_ROUNDS:-6} isecs=${BENCH_ICOUNT_SECONDS:-10}
+# The tree measured, named before RESULTS.md is rewritten (which dirties it).
+rev=$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)
 out=$top/build/bench
 results=$top/tools/bench/RESULTS.md
 
@@ -134,7 +136,7 @@ vm_bytes=$(echo "$vm" | awk '{ print $1 }') vm_max=$(echo "$vm" | awk '{ print $
 {
 	echo "# make bench: results"
 	echo
-	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), finwait_stats $(cat "$top/VERSION") ($(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown))."
+	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), finwait_stats $(cat "$top/VERSION") ($rev)."
 	echo "Guest: Debian $KREL, qemu $(qemu-system-x86_64 --version | head -1 | awk '{ print $4 }') TCG."
 	echo "Host: $(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(uname -r)."
 	echo "Wall time: $wall_i s for the instruction-counted boot, $wall s for the other."
