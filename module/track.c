@@ -17,10 +17,13 @@
  * without records. An entry that gets none is counted as untracked.
  *
  * Each record is also on an age list of its netns, one per CPU: the records
- * that entered on that CPU, oldest first, linked by pool index (4 bytes a
- * link, not 8). A record joins its list when it is taken from the pool and
- * leaves it when it goes back, so the oldest connection of a netns is at
- * the head of one of its lists: read in O(CPUs) (fw_track_oldest()).
+ * taken from that CPU's free list, oldest first, linked by pool index (4
+ * bytes a link, not 8). A record joins its list when it is taken from the
+ * pool and leaves it when it goes back, to the same CPU's free list, so the
+ * oldest connection of a netns is at the head of one of its lists: read in
+ * O(CPUs) (fw_track_oldest()). One lock per CPU covers its free list and
+ * its age lists of every netns: taking a record and putting it on its age
+ * list is one locked section, and so is giving it back.
  */
 #include <linux/kernel.h>
 #include <linux/hash.h>
@@ -58,19 +61,21 @@ struct fw_conn {
 	u32 older, newer;	/* on its age list: pool indices, or FW_NIL */
 	unsigned short flags;
 	unsigned short epoch;	/* fw_hooks_epoch() at the entry, low bits */
-	unsigned short cpu;	/* whose age list it is on */
+	unsigned short cpu;	/* whose free list it came from, and age list */
 };
 
-/* One CPU's age list of a netns: its records in order of entry. */
+/*
+ * One CPU's age list of a netns: the records taken from that CPU's free
+ * list, in order of entry. Under that CPU's fw_cpu lock.
+ */
 struct fw_age {
-	raw_spinlock_t lock;
 	u32 oldest, newest;	/* pool indices, or FW_NIL */
 };
 
-/* One CPU's free records. */
-struct fw_free {
+/* One CPU's free records; its lock covers its age lists too. */
+struct fw_cpu {
 	raw_spinlock_t lock;
-	struct hlist_head head;
+	struct hlist_head free;
 	unsigned int count;
 };
 
@@ -79,7 +84,7 @@ struct fw_free {
 static struct fw_conn *fw_pool;
 static unsigned int fw_pool_size;
 static unsigned int fw_netns_share;
-static struct fw_free __percpu *fw_free;
+static struct fw_cpu __percpu *fw_cpu;
 static struct hlist_head *fw_table;
 static unsigned int fw_table_bits;
 static raw_spinlock_t fw_locks[1 << FW_LOCK_BITS];
@@ -104,78 +109,23 @@ static struct fw_conn *fw_find(u32 hash, const void *key)
 	return NULL;
 }
 
-static struct fw_conn *fw_free_pop(struct fw_free *f)
-{
-	struct fw_conn *c = NULL;
-	unsigned long flags;
-
-	if (hlist_empty(&f->head))
-		return NULL;
-	raw_spin_lock_irqsave(&f->lock, flags);
-	if (!hlist_empty(&f->head)) {
-		c = hlist_entry(f->head.first, struct fw_conn, node);
-		hlist_del(&c->node);
-		f->count--;
-	}
-	raw_spin_unlock_irqrestore(&f->lock, flags);
-	return c;
-}
-
-/*
- * A free record: this CPU's list first, then the others'. Which list is
- * "this CPU's" is only a hint for locality (each list has its own lock), so
- * a caller that migrates meanwhile is still correct.
- */
-static struct fw_conn *fw_pool_get(void)
-{
-	int self = raw_smp_processor_id(), cpu;
-	struct fw_conn *c;
-
-	c = fw_free_pop(per_cpu_ptr(fw_free, self));
-	if (c)
-		return c;
-	for_each_possible_cpu(cpu) {
-		if (cpu == self)
-			continue;
-		c = fw_free_pop(per_cpu_ptr(fw_free, cpu));
-		if (c)
-			return c;
-	}
-	return NULL;
-}
-
-static void fw_pool_put(struct fw_conn *c)
-{
-	struct fw_free *f = raw_cpu_ptr(fw_free);
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(&f->lock, flags);
-	hlist_add_head(&c->node, &f->head);
-	f->count++;
-	raw_spin_unlock_irqrestore(&f->lock, flags);
-}
-
 static struct fw_conn *fw_at(u32 i)
 {
 	return &fw_pool[i];
 }
 
 /*
- * Put @c, which entered at @now_ns, on this CPU's age list of @fwn, after
- * the newest record that is not younger. The walk back is over records that
- * entered between our clock read and our lock, on this CPU: those of hooks
- * that interrupted ours (softirq, hardirq), so a few at most.
+ * Put @c, which entered at @now_ns, on age list @a, after the newest record
+ * that is not younger. The walk back is over records that entered between
+ * our clock read and our lock: those of hooks that interrupted ours, or ran
+ * on another CPU that took from this list, so a few at most. The list's
+ * CPU lock is held.
  */
-static void fw_age_add(struct fw_net *fwn, struct fw_conn *c, u64 now_ns)
+static void fw_age_add(struct fw_age *a, struct fw_conn *c, u64 now_ns)
 {
-	int cpu = raw_smp_processor_id();
-	struct fw_age *a = per_cpu_ptr(fwn->age, cpu);
 	u32 self = c - fw_pool, prev;
-	unsigned long flags;
 
 	c->start_ns = now_ns;
-	c->cpu = cpu;
-	raw_spin_lock_irqsave(&a->lock, flags);
 	for (prev = a->newest; prev != FW_NIL && fw_at(prev)->start_ns > now_ns;)
 		prev = fw_at(prev)->older;
 	c->older = prev;
@@ -188,15 +138,11 @@ static void fw_age_add(struct fw_net *fwn, struct fw_conn *c, u64 now_ns)
 		a->newest = self;
 	else
 		fw_at(c->newer)->older = self;
-	raw_spin_unlock_irqrestore(&a->lock, flags);
 }
 
-static void fw_age_del(struct fw_conn *c)
+/* The list's CPU lock is held. */
+static void fw_age_del(struct fw_age *a, struct fw_conn *c)
 {
-	struct fw_age *a = per_cpu_ptr(c->fwn->age, c->cpu);
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(&a->lock, flags);
 	if (c->older == FW_NIL)
 		a->oldest = c->newer;
 	else
@@ -205,34 +151,73 @@ static void fw_age_del(struct fw_conn *c)
 		a->newest = c->older;
 	else
 		fw_at(c->newer)->older = c->older;
-	raw_spin_unlock_irqrestore(&a->lock, flags);
 }
 
 /*
- * A record for @fwn within its limit and the pool's, or NULL; on its age
- * list as entered at @now_ns.
+ * A free record of @cpu's list, for @fwn, on @fwn's age list of that CPU as
+ * entered at @now_ns; NULL if that list is empty.
+ */
+static struct fw_conn *fw_take(struct fw_net *fwn, int cpu, u64 now_ns)
+{
+	struct fw_cpu *f = per_cpu_ptr(fw_cpu, cpu);
+	struct fw_conn *c = NULL;
+	unsigned long flags;
+
+	if (hlist_empty(&f->free))
+		return NULL;
+	raw_spin_lock_irqsave(&f->lock, flags);
+	if (!hlist_empty(&f->free)) {
+		c = hlist_entry(f->free.first, struct fw_conn, node);
+		hlist_del(&c->node);
+		f->count--;
+		c->fwn = fwn;
+		c->cpu = cpu;
+		fw_age_add(per_cpu_ptr(fwn->age, cpu), c, now_ns);
+	}
+	raw_spin_unlock_irqrestore(&f->lock, flags);
+	return c;
+}
+
+/*
+ * A record for @fwn within its limit and the pool's, or NULL; on an age
+ * list as entered at @now_ns. This CPU's free list first, then the
+ * others': which CPU is "this" is only a hint for locality (each list has
+ * its own lock), so a caller that migrates meanwhile is still correct.
  */
 static struct fw_conn *fw_conn_get(struct fw_net *fwn, u64 now_ns)
 {
+	int self = raw_smp_processor_id(), cpu;
 	struct fw_conn *c;
 
 	if (atomic_inc_return(&fwn->tracked) <= (int)READ_ONCE(fwn->limit)) {
-		c = fw_pool_get();
-		if (c) {
-			c->fwn = fwn;
-			fw_age_add(fwn, c, now_ns);
+		c = fw_take(fwn, self, now_ns);
+		if (c)
 			return c;
+		for_each_possible_cpu(cpu) {
+			if (cpu == self)
+				continue;
+			c = fw_take(fwn, cpu, now_ns);
+			if (c)
+				return c;
 		}
 	}
 	atomic_dec(&fwn->tracked);
 	return NULL;
 }
 
+/* Off its age list and back on the free list it came from. */
 static void fw_conn_put(struct fw_conn *c)
 {
-	fw_age_del(c);
-	atomic_dec(&c->fwn->tracked);
-	fw_pool_put(c);
+	struct fw_cpu *f = per_cpu_ptr(fw_cpu, c->cpu);
+	struct fw_net *fwn = c->fwn;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&f->lock, flags);
+	fw_age_del(per_cpu_ptr(fwn->age, c->cpu), c);
+	hlist_add_head(&c->node, &f->free);
+	f->count++;
+	raw_spin_unlock_irqrestore(&f->lock, flags);
+	atomic_dec(&fwn->tracked);
 }
 
 static u64 fw_lifetime_us(const struct fw_conn *c, u64 now_ns)
@@ -522,14 +507,15 @@ u64 fw_track_oldest(struct fw_net *fwn)
 
 	for_each_possible_cpu(cpu) {
 		struct fw_age *a = per_cpu_ptr(fwn->age, cpu);
+		struct fw_cpu *f = per_cpu_ptr(fw_cpu, cpu);
 		unsigned long flags;
 
 		if (READ_ONCE(a->oldest) == FW_NIL)
 			continue;
-		raw_spin_lock_irqsave(&a->lock, flags);
+		raw_spin_lock_irqsave(&f->lock, flags);
 		if (a->oldest != FW_NIL)
 			oldest = min(oldest, fw_at(a->oldest)->start_ns);
-		raw_spin_unlock_irqrestore(&a->lock, flags);
+		raw_spin_unlock_irqrestore(&f->lock, flags);
 	}
 	return oldest;
 }
@@ -545,7 +531,6 @@ int fw_track_net_init(struct fw_net *fwn)
 	for_each_possible_cpu(cpu) {
 		struct fw_age *a = per_cpu_ptr(fwn->age, cpu);
 
-		raw_spin_lock_init(&a->lock);
 		a->oldest = FW_NIL;
 		a->newest = FW_NIL;
 	}
@@ -566,7 +551,7 @@ unsigned long fw_track_count(void)
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
-		struct fw_free *f = per_cpu_ptr(fw_free, cpu);
+		struct fw_cpu *f = per_cpu_ptr(fw_cpu, cpu);
 		unsigned long flags;
 
 		raw_spin_lock_irqsave(&f->lock, flags);
@@ -613,22 +598,22 @@ int fw_track_init(unsigned int max_tracked, unsigned int netns_share)
 	fw_pool = vzalloc(array_size(max_tracked, sizeof(*fw_pool)));
 	if (!fw_pool)
 		goto err_free_table;
-	fw_free = alloc_percpu(struct fw_free);
-	if (!fw_free)
+	fw_cpu = alloc_percpu(struct fw_cpu);
+	if (!fw_cpu)
 		goto err_free_pool;
 	for (i = 0; i < ARRAY_SIZE(fw_locks); i++)
 		raw_spin_lock_init(&fw_locks[i]);
 
 	for_each_possible_cpu(cpu) {
-		struct fw_free *f = per_cpu_ptr(fw_free, cpu);
+		struct fw_cpu *f = per_cpu_ptr(fw_cpu, cpu);
 		/* An even share, the first CPUs one more. */
 		unsigned int n = max_tracked / ncpus + (k < max_tracked % ncpus);
 
 		raw_spin_lock_init(&f->lock);
-		INIT_HLIST_HEAD(&f->head);
+		INIT_HLIST_HEAD(&f->free);
 		f->count = n;
 		while (n--)
-			hlist_add_head(&fw_pool[next++].node, &f->head);
+			hlist_add_head(&fw_pool[next++].node, &f->free);
 		k++;
 	}
 	return 0;
@@ -644,7 +629,7 @@ err_free_table:
 void fw_track_exit(void)
 {
 	WARN_ON(fw_track_count());
-	free_percpu(fw_free);
+	free_percpu(fw_cpu);
 	vfree(fw_pool);
 	vfree(fw_table);
 }

@@ -604,28 +604,33 @@ static void fw_test_netns_limit(struct kunit *test)
 /*
  * The pool: dealt out to every possible CPU, taken from other CPUs' lists
  * when this one's is empty, exhausted at exactly max_tracked, refilled by
- * the records that end.
+ * the records that end, each to the list it came from.
  */
 static void fw_test_pool(struct kunit *test)
 {
 	unsigned int max = 3 * num_possible_cpus() + 1, i;
 	struct fw_conn **got;
+	struct fw_net *fwn;
 	int cpu;
 
+	/* A pool of max, a netns that may have one more. */
 	KUNIT_ASSERT_EQ(test, fw_track_init(max, max), 0);
+	fwn = fw_test_net(test, max + 1);
 	got = kunit_kcalloc(test, max + 1, sizeof(*got), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, got);
 	for_each_possible_cpu(cpu)
-		KUNIT_EXPECT_GE(test, per_cpu_ptr(fw_free, cpu)->count, 3);
+		KUNIT_EXPECT_GE(test, per_cpu_ptr(fw_cpu, cpu)->count, 3);
 	KUNIT_EXPECT_EQ(test, fw_track_count(), 0);
 	for (i = 0; i < max; i++) {
-		got[i] = fw_pool_get();
+		got[i] = fw_conn_get(fwn, 1000 + i);
 		KUNIT_ASSERT_NOT_NULL(test, got[i]);
 	}
-	KUNIT_EXPECT_NULL(test, fw_pool_get());
+	/* The pool is out before the netns's limit. */
+	KUNIT_EXPECT_NULL(test, fw_conn_get(fwn, 5000));
+	KUNIT_EXPECT_EQ(test, atomic_read(&fwn->tracked), max);
 	KUNIT_EXPECT_EQ(test, fw_track_count(), max);
 	for_each_possible_cpu(cpu)
-		KUNIT_EXPECT_EQ(test, per_cpu_ptr(fw_free, cpu)->count, 0);
+		KUNIT_EXPECT_EQ(test, per_cpu_ptr(fw_cpu, cpu)->count, 0);
 	/* Every record is from the pool, each one once. */
 	for (i = 0; i < max; i++) {
 		KUNIT_EXPECT_TRUE(test, got[i] >= fw_pool && got[i] < fw_pool + max);
@@ -635,13 +640,19 @@ static void fw_test_pool(struct kunit *test)
 		got[i]->flags++;
 	for (i = 0; i < max; i++)
 		KUNIT_EXPECT_EQ(test, fw_pool[i].flags, 1);
-	fw_pool_put(got[0]);
+	/* Back to its own CPU's list, whichever CPU gives it back. */
+	cpu = got[max - 1]->cpu;
+	fw_conn_put(got[max - 1]);
+	KUNIT_EXPECT_EQ(test, per_cpu_ptr(fw_cpu, cpu)->count, 1);
 	KUNIT_EXPECT_EQ(test, fw_track_count(), max - 1);
-	KUNIT_EXPECT_PTR_EQ(test, fw_pool_get(), got[0]);
+	KUNIT_EXPECT_PTR_EQ(test, fw_conn_get(fwn, 6000), got[max - 1]);
+	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 1000);
 	for (i = 0; i < max; i++)
-		fw_pool_put(got[i]);
+		fw_conn_put(got[i]);
 	KUNIT_EXPECT_EQ(test, fw_track_count(), 0);
-	fw_track_exit();
+	KUNIT_EXPECT_EQ(test, atomic_read(&fwn->tracked), 0);
+	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), U64_MAX);
+	fw_test_teardown(fwn);
 }
 
 /*
