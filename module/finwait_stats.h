@@ -117,6 +117,7 @@ void fw_track_exit(void);
 unsigned int fw_track_default_limit(bool init_net);
 unsigned int fw_track_max(void);
 void fw_track_enter(struct fw_net *fwn, const void *key, u64 now_ns);
+bool fw_track_may_hold(const void *key);
 void fw_track_handoff(const void *sk);
 void fw_track_rekey(const void *sk, const void *tw);
 bool fw_track_leave(const void *key, enum fw_exit why, u64 now_ns);

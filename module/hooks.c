@@ -31,10 +31,13 @@
  * lost FIN-WAIT-2 entries. ftrace's recursion guard is per context, so a
  * softirq's hook runs inside a process-context one.
  *
- * Handlers run with preemption off, in softirq, timer, kthread or process
- * context, and decide from the event (classify.h), never from the context.
- * Each first checks the state it cares about, so transitions that do not
- * involve FIN-WAIT-2 cost a few comparisons.
+ * Each hook is a pair: a filter (fw_wants_*) that reads the state it cares
+ * about and calls nothing, so a call that does not concern FIN-WAIT-2 costs
+ * a few comparisons and returns before the recursion guard; and a handler
+ * (fw_*) for the calls it lets through, which runs with preemption off, in
+ * softirq, timer, kthread or process context, and decides from the event
+ * (classify.h), never from the context. The objects read are the hooked
+ * function's arguments, which its caller keeps alive and locked.
  */
 #include <linux/atomic.h>
 #include <linux/ftrace.h>
@@ -79,8 +82,11 @@ static void notrace fw_state_change(void *data, const struct sock *csk,
 	if (READ_ONCE(sk->sk_protocol) != IPPROTO_TCP || old == state ||
 	    (state != TCP_FIN_WAIT2 && old != TCP_FIN_WAIT2))
 		return;
+	/* A socket that left by the handoff has no record left to close. */
+	if (state != TCP_FIN_WAIT2 && !fw_track_may_hold(sk))
+		return;
 	/*
-	 * As the ftrace hooks are (fw_ftrace_call()): an RCU read side (see
+	 * As the ftrace hooks are (fw_hook_run()): an RCU read side (see
 	 * netns.c) with preemption off, which the tracepoint does not
 	 * promise (from 7.2 it calls its probes under SRCU only).
 	 */
@@ -99,25 +105,45 @@ static void notrace fw_state_change(void *data, const struct sock *csk,
 	rcu_read_unlock();
 }
 
+static bool fw_sk_in_fin_wait2(FW_ARGS *args)
+{
+	const struct sock *sk = fw_arg_ptr(args, 0);
+
+	return READ_ONCE(sk->sk_state) == TCP_FIN_WAIT2;
+}
+
+static bool fw_tw_in_fin_wait2(FW_ARGS *args)
+{
+	const struct inet_timewait_sock *tw = fw_arg_ptr(args, 0);
+
+	return READ_ONCE(tw->tw_substate) == TCP_FIN_WAIT2;
+}
+
+static bool fw_may_hold_arg(FW_ARGS *args)
+{
+	return fw_track_may_hold(fw_arg_ptr(args, 0));
+}
+
+static bool fw_every_call(FW_ARGS *args)
+{
+	return true;
+}
+
+/* tcp_time_wait(sk, state, timeo) of a socket in FIN-WAIT-2. */
 static void fw_time_wait(FW_ARGS *args)
 {
 	struct sock *sk = fw_arg_ptr(args, 0);
-	int state = (int)FW_ARG(args, 1);
 
-	if (READ_ONCE(sk->sk_state) != TCP_FIN_WAIT2)
-		return;
-	if (state == TCP_TIME_WAIT)
+	if ((int)FW_ARG(args, 1) == TCP_TIME_WAIT)
 		fw_track_leave(sk, FW_EXIT_PEER_FIN, ktime_get_ns());
 	else
 		fw_track_handoff(sk);
 }
 
+/* The hashdance of a timewait socket in substate FIN_WAIT2. */
 static void fw_hashdance(FW_ARGS *args)
 {
-	struct inet_timewait_sock *tw = fw_arg_ptr(args, 0);
-
-	if (tw->tw_substate == TCP_FIN_WAIT2)
-		fw_track_rekey(fw_arg_ptr(args, 1), tw);
+	fw_track_rekey(fw_arg_ptr(args, 1), fw_arg_ptr(args, 0));
 }
 
 /* The segment slot of this CPU no longer names @tw. */
@@ -129,16 +155,21 @@ static void fw_tw_segment_forget(const struct inet_timewait_sock *tw)
 		seg->tw = NULL;
 }
 
+/* tcp_timewait_state_process() took the FIN: a rearm in substate TIME_WAIT. */
+static bool fw_wants_tw_schedule(FW_ARGS *args)
+{
+	const struct inet_timewait_sock *tw = fw_arg_ptr(args, 0);
+
+	return (FW_ARG(args, 2) & 0xff) &&
+	       READ_ONCE(tw->tw_substate) == TCP_TIME_WAIT;
+}
+
 static void fw_tw_schedule(FW_ARGS *args)
 {
 	struct inet_timewait_sock *tw = fw_arg_ptr(args, 0);
-	bool rearm = FW_ARG(args, 2) & 0xff;
 
-	/* tcp_timewait_state_process() took the FIN: substate TIME_WAIT. */
-	if (rearm && READ_ONCE(tw->tw_substate) == TCP_TIME_WAIT) {
-		fw_tw_segment_forget(tw);
-		fw_track_leave(tw, FW_EXIT_PEER_FIN, ktime_get_ns());
-	}
+	fw_tw_segment_forget(tw);
+	fw_track_leave(tw, FW_EXIT_PEER_FIN, ktime_get_ns());
 }
 
 /*
@@ -162,16 +193,24 @@ static void fw_tw_segment_begin(FW_ARGS *args)
 	seg->rst = th->rst;
 }
 
+/* tw_timer_handler(t) of a timewait socket in substate FIN_WAIT2. */
+static bool fw_wants_tw_timer(FW_ARGS *args)
+{
+	const struct timer_list *t = fw_arg_ptr(args, 0);
+	const struct inet_timewait_sock *tw;
+
+	tw = container_of(t, struct inet_timewait_sock, tw_timer);
+	return READ_ONCE(tw->tw_substate) == TCP_FIN_WAIT2;
+}
+
 static void fw_tw_timer(FW_ARGS *args)
 {
 	struct timer_list *t = fw_arg_ptr(args, 0);
 	struct inet_timewait_sock *tw;
 
 	tw = container_of(t, struct inet_timewait_sock, tw_timer);
-	if (READ_ONCE(tw->tw_substate) == TCP_FIN_WAIT2) {
-		fw_tw_segment_forget(tw);
-		fw_track_leave(tw, FW_EXIT_TIMEOUT, ktime_get_ns());
-	}
+	fw_tw_segment_forget(tw);
+	fw_track_leave(tw, FW_EXIT_TIMEOUT, ktime_get_ns());
 }
 
 /* A timewait socket in substate FIN_WAIT2 is killed outside its timer. */
@@ -187,10 +226,7 @@ static void fw_tw_killed(struct inet_timewait_sock *tw)
 
 static void fw_tw_kill(FW_ARGS *args)
 {
-	struct inet_timewait_sock *tw = fw_arg_ptr(args, 0);
-
-	if (READ_ONCE(tw->tw_substate) == TCP_FIN_WAIT2)
-		fw_tw_killed(tw);
+	fw_tw_killed(fw_arg_ptr(args, 0));
 }
 
 /*
@@ -199,6 +235,11 @@ static void fw_tw_kill(FW_ARGS *args)
  * Otherwise a record still under it is one whose end was never seen (a
  * move to TIME_WAIT through a path that was not hooked): stale.
  */
+static bool fw_wants_tw_destructor(FW_ARGS *args)
+{
+	return fw_tw_in_fin_wait2(args) || fw_may_hold_arg(args);
+}
+
 static void fw_tw_destructor(FW_ARGS *args)
 {
 	struct inet_timewait_sock *tw = fw_arg_ptr(args, 0);
@@ -211,29 +252,24 @@ static void fw_tw_destructor(FW_ARGS *args)
 
 static void fw_reset(FW_ARGS *args)
 {
-	struct sock *sk = fw_arg_ptr(args, 0);
-
-	if (READ_ONCE(sk->sk_state) == TCP_FIN_WAIT2)
-		fw_track_leave(sk, fw_classify_reset(fw_reset_skb_is_rst(FW_ARG(args, 1))),
-			       ktime_get_ns());
+	fw_track_leave(fw_arg_ptr(args, 0),
+		       fw_classify_reset(fw_reset_skb_is_rst(FW_ARG(args, 1))),
+		       ktime_get_ns());
 }
 
 static void fw_active_reset(FW_ARGS *args)
 {
 	struct sock *sk = fw_arg_ptr(args, 0);
 
-	if (READ_ONCE(sk->sk_state) == TCP_FIN_WAIT2)
-		fw_track_leave(sk, fw_classify_active_reset(sock_flag(sk, SOCK_DEAD),
-							    READ_ONCE(sk->sk_lock.owned)),
-			       ktime_get_ns());
+	fw_track_leave(sk, fw_classify_active_reset(sock_flag(sk, SOCK_DEAD),
+						    READ_ONCE(sk->sk_lock.owned)),
+		       ktime_get_ns());
 }
 
 static void fw_disconnect(FW_ARGS *args)
 {
 	struct sock *sk = fw_arg_ptr(args, 0);
 
-	if (READ_ONCE(sk->sk_state) != TCP_FIN_WAIT2)
-		return;
 	fw_track_leave(sk, fw_classify_disconnect(tcp_sk(sk)->repair),
 		       ktime_get_ns());
 }
@@ -244,12 +280,16 @@ static void fw_disconnect(FW_ARGS *args)
  * for the end of a segment this CPU handled for it before. (A full socket
  * goes on to tcp_send_active_reset().)
  */
+static bool fw_wants_abort(FW_ARGS *args)
+{
+	const struct sock *sk = fw_arg_ptr(args, 0);
+
+	return READ_ONCE(sk->sk_state) == TCP_TIME_WAIT;
+}
+
 static void fw_abort(FW_ARGS *args)
 {
-	struct sock *sk = fw_arg_ptr(args, 0);
-
-	if (READ_ONCE(sk->sk_state) == TCP_TIME_WAIT)
-		fw_tw_segment_forget(inet_twsk(sk));
+	fw_tw_segment_forget(inet_twsk(fw_arg_ptr(args, 0)));
 }
 
 /*
@@ -263,11 +303,81 @@ static void fw_sk_destroy(FW_ARGS *args)
 	fw_track_stale(fw_arg_ptr(args, 0));
 }
 
-#define FW_HOOK(sym, fn, opt) { .name = (sym), .handler = (fn), .optional = (opt) }
+/* Calls the recursion guard turned away: events lost, shown as probe_missed. */
+static atomic_long_t fw_missed = ATOMIC_LONG_INIT(0);
+
+/*
+ * Moves on with every lost call, and once when the hooks go: a record
+ * entered at an older epoch may have missed its end, and so may name
+ * memory freed since.
+ */
+static atomic_t fw_epoch = ATOMIC_INIT(0);
+
+unsigned int fw_hooks_epoch(void)
+{
+	return atomic_read(&fw_epoch);
+}
+
+/*
+ * The body of every ftrace callback: the filter first, then for the calls
+ * it keeps the recursion guard, an RCU read side, which synchronize_rcu()
+ * waits for on every kernel (preemption off alone is one only from 4.20):
+ * netns teardown and a reset wait for the hooks in flight that way, and
+ * the handler. Inlined into one callback per hook (FW_CALLBACK), so that
+ * neither the filter nor the handler is an indirect call.
+ */
+static __always_inline void fw_hook_run(unsigned long ip, unsigned long parent_ip,
+					FW_FTRACE_REGS *fregs,
+					bool (*wants)(FW_ARGS *args),
+					void (*handler)(FW_ARGS *args))
+{
+	FW_ARGS *args = fw_ftrace_args(fregs);
+	int bit;
+
+	if (unlikely(!args) || !wants(args))
+		return;
+	bit = fw_recursion_trylock(ip, parent_ip);
+	if (bit < 0) {
+		atomic_long_inc(&fw_missed);
+		atomic_inc(&fw_epoch);
+		return;
+	}
+	rcu_read_lock();
+	preempt_disable_notrace();
+	handler(args);
+	preempt_enable_notrace();
+	rcu_read_unlock();
+	fw_recursion_unlock(bit);
+}
+
+#define FW_CALLBACK(wants, handler)					\
+static void notrace fw_call_##handler(unsigned long ip,			\
+				      unsigned long parent_ip,		\
+				      struct ftrace_ops *ops,		\
+				      FW_FTRACE_REGS *fregs)		\
+{									\
+	fw_hook_run(ip, parent_ip, fregs, wants, handler);		\
+}
+
+FW_CALLBACK(fw_sk_in_fin_wait2, fw_time_wait)
+FW_CALLBACK(fw_tw_in_fin_wait2, fw_hashdance)
+FW_CALLBACK(fw_wants_tw_schedule, fw_tw_schedule)
+FW_CALLBACK(fw_every_call, fw_tw_segment_begin)
+FW_CALLBACK(fw_wants_tw_timer, fw_tw_timer)
+FW_CALLBACK(fw_tw_in_fin_wait2, fw_tw_kill)
+FW_CALLBACK(fw_wants_tw_destructor, fw_tw_destructor)
+FW_CALLBACK(fw_sk_in_fin_wait2, fw_reset)
+FW_CALLBACK(fw_sk_in_fin_wait2, fw_active_reset)
+FW_CALLBACK(fw_sk_in_fin_wait2, fw_disconnect)
+FW_CALLBACK(fw_wants_abort, fw_abort)
+FW_CALLBACK(fw_may_hold_arg, fw_sk_destroy)
+
+#define FW_HOOK(sym, fn, opt) { .name = (sym), .func = fw_call_##fn, .optional = (opt) }
 
 static struct fw_hook {
 	const char *name;
-	void (*handler)(FW_ARGS *args);
+	void (*func)(unsigned long ip, unsigned long parent_ip,
+		     struct ftrace_ops *ops, FW_FTRACE_REGS *fregs);
 	bool optional;		/* another hook covers it, later */
 	bool registered;
 	struct ftrace_ops ops;
@@ -301,48 +411,6 @@ static void fw_tp_find(struct tracepoint *tp, void *priv)
 {
 	if (!strcmp(tp->name, FW_TP_NAME))
 		fw_tp = tp;
-}
-
-/* Calls the recursion guard turned away: events lost, shown as probe_missed. */
-static atomic_long_t fw_missed = ATOMIC_LONG_INIT(0);
-
-/*
- * Moves on with every lost call, and once when the hooks go: a record
- * entered at an older epoch may have missed its end, and so may name
- * memory freed since.
- */
-static atomic_t fw_epoch = ATOMIC_INIT(0);
-
-unsigned int fw_hooks_epoch(void)
-{
-	return atomic_read(&fw_epoch);
-}
-
-static void notrace fw_ftrace_call(unsigned long ip, unsigned long parent_ip,
-				   struct ftrace_ops *ops, FW_FTRACE_REGS *fregs)
-{
-	struct fw_hook *h = container_of(ops, struct fw_hook, ops);
-	FW_ARGS *args = fw_ftrace_args(fregs);
-	int bit;
-
-	bit = fw_recursion_trylock(ip, parent_ip);
-	if (bit < 0) {
-		atomic_long_inc(&fw_missed);
-		atomic_inc(&fw_epoch);
-		return;
-	}
-	/*
-	 * An RCU read side, which synchronize_rcu() waits for on every kernel
-	 * (preemption off alone is one only from 4.20): netns teardown and a
-	 * reset wait for the hooks in flight that way.
-	 */
-	rcu_read_lock();
-	preempt_disable_notrace();
-	if (likely(args))
-		h->handler(args);
-	preempt_enable_notrace();
-	rcu_read_unlock();
-	fw_recursion_unlock(bit);
 }
 
 unsigned long fw_hooks_missed(void)
@@ -394,7 +462,7 @@ static int fw_hook_register(struct fw_hook *h)
 
 	/* ftrace_set_filter() parses, and so writes to, its buffer. */
 	strscpy(name, h->name, sizeof(name));
-	h->ops.func = fw_ftrace_call;
+	h->ops.func = h->func;
 	h->ops.flags = FW_OPS_FLAGS;
 	err = ftrace_set_filter(&h->ops, name, strlen(name), 0);
 	if (err)

@@ -285,6 +285,18 @@ void fw_track_enter(struct fw_net *fwn, const void *key, u64 now_ns)
 		fw_conn_put(old);
 }
 
+/*
+ * Whether @key may have a record: false if its bucket is empty, read
+ * without the lock, so that a hook can skip its clock read and the rest.
+ * Only the object's own events put a record under it (its entry, or the
+ * handoff before the timewait socket is hashed), and those are behind the
+ * hook that asks, so the answer cannot be stale for @key.
+ */
+bool fw_track_may_hold(const void *key)
+{
+	return !hlist_empty(&fw_table[fw_hash(key)]);
+}
+
 void fw_track_handoff(const void *sk)
 {
 	u32 hash = fw_hash(sk);
