@@ -31,13 +31,15 @@
  * lost FIN-WAIT-2 entries. ftrace's recursion guard is per context, so a
  * softirq's hook runs inside a process-context one.
  *
- * Each hook is a pair: a filter (fw_wants_*) that reads the state it cares
- * about and calls nothing, so a call that does not concern FIN-WAIT-2 costs
- * a few comparisons and returns before the recursion guard; and a handler
- * (fw_*) for the calls it lets through, which runs with preemption off, in
- * softirq, timer, kthread or process context, and decides from the event
- * (classify.h), never from the context. The objects read are the hooked
- * function's arguments, which its caller keeps alive and locked.
+ * Each hook is a pair (FW_CALLBACK): a filter that reads the state it
+ * cares about and calls nothing traceable (at most the notrace
+ * fw_track_may_hold()), so a call that does not concern FIN-WAIT-2 costs a
+ * few comparisons and returns before the recursion guard (before 5.11,
+ * ftrace's own guard runs first); and a handler for the calls it keeps,
+ * which runs with preemption off, in softirq, timer, kthread or process
+ * context, and decides from the event (classify.h), never from the
+ * context. Both read the hooked function's arguments, which its caller
+ * keeps alive (and a full socket locked) for the call.
  */
 #include <linux/atomic.h>
 #include <linux/ftrace.h>
@@ -303,7 +305,10 @@ static void fw_sk_destroy(FW_ARGS *args)
 	fw_track_stale(fw_arg_ptr(args, 0));
 }
 
-/* Calls the recursion guard turned away: events lost, shown as probe_missed. */
+/*
+ * Calls a filter kept that the recursion guard turned away: events lost,
+ * shown as probe_missed.
+ */
 static atomic_long_t fw_missed = ATOMIC_LONG_INIT(0);
 
 /*
@@ -319,12 +324,13 @@ unsigned int fw_hooks_epoch(void)
 }
 
 /*
- * The body of every ftrace callback: the filter first, then for the calls
- * it keeps the recursion guard, an RCU read side, which synchronize_rcu()
- * waits for on every kernel (preemption off alone is one only from 4.20):
- * netns teardown and a reset wait for the hooks in flight that way, and
- * the handler. Inlined into one callback per hook (FW_CALLBACK), so that
- * neither the filter nor the handler is an indirect call.
+ * The body of every ftrace callback. The filter first; for the calls it
+ * keeps, the recursion guard, then the handler inside an RCU read side
+ * with preemption off. The read side is what netns teardown and a reset
+ * wait for with synchronize_rcu(), on every kernel (preemption off alone
+ * is one only from 4.20). Inlined into one callback per hook
+ * (FW_CALLBACK), so that neither the filter nor the handler is called
+ * through a pointer.
  */
 static __always_inline void fw_hook_run(unsigned long ip, unsigned long parent_ip,
 					FW_FTRACE_REGS *fregs,

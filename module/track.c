@@ -4,8 +4,9 @@
  * holds it: the full socket first, the timewait minisocket after the handoff
  * (fw_track_rekey).
  *
- * Every function here but init, exit and the purge runs in a hook: with
- * preemption off, in any context, on any kernel, PREEMPT_RT included. So
+ * Every function here but init, exit, the purge and the readers runs in a
+ * hook's handler: with preemption off, in any context, on any kernel,
+ * PREEMPT_RT included (fw_track_may_hold() in its filter, before that). So
  * nothing here sleeps or allocates (on RT the slab allocator takes sleeping
  * locks): the records come from a pool of max_tracked records allocated at
  * load, kept on per-CPU free lists (a CPU whose list is empty takes from
@@ -19,11 +20,13 @@
  * Each record is also on an age list of its netns, one per CPU: the records
  * taken from that CPU's free list, oldest first, linked by pool index (4
  * bytes a link, not 8). A record joins its list when it is taken from the
- * pool and leaves it when it goes back, to the same CPU's free list, so the
- * oldest connection of a netns is at the head of one of its lists: read in
- * O(CPUs) (fw_track_oldest()). One lock per CPU covers its free list and
- * its age lists of every netns: taking a record and putting it on its age
- * list is one locked section, and so is giving it back.
+ * pool and leaves it when it goes back, so the oldest connection of a netns
+ * is at the head of one of its lists: read in O(CPUs) (fw_track_oldest()).
+ * One lock per CPU covers its free list and its age lists of every netns:
+ * taking a record and putting it on its age list is one locked section, and
+ * so is giving it back on the CPU it was taken on. Given back on another
+ * CPU, it goes to that CPU's free list (a second section), so that the pool
+ * follows the CPUs that do the work.
  */
 #include <linux/kernel.h>
 #include <linux/hash.h>
@@ -205,18 +208,34 @@ static struct fw_conn *fw_conn_get(struct fw_net *fwn, u64 now_ns)
 	return NULL;
 }
 
-/* Off its age list and back on the free list it came from. */
+static void fw_free_push(struct fw_cpu *f, struct fw_conn *c)
+{
+	hlist_add_head(&c->node, &f->free);
+	f->count++;
+}
+
+/*
+ * Off its age list (its CPU's lock) and onto this CPU's free list: the
+ * same section when that is its CPU. "This CPU" is a hint, as in
+ * fw_conn_get().
+ */
 static void fw_conn_put(struct fw_conn *c)
 {
-	struct fw_cpu *f = per_cpu_ptr(fw_cpu, c->cpu);
+	struct fw_cpu *home = per_cpu_ptr(fw_cpu, c->cpu);
+	struct fw_cpu *f = raw_cpu_ptr(fw_cpu);
 	struct fw_net *fwn = c->fwn;
 	unsigned long flags;
 
-	raw_spin_lock_irqsave(&f->lock, flags);
+	raw_spin_lock_irqsave(&home->lock, flags);
 	fw_age_del(per_cpu_ptr(fwn->age, c->cpu), c);
-	hlist_add_head(&c->node, &f->free);
-	f->count++;
-	raw_spin_unlock_irqrestore(&f->lock, flags);
+	if (f == home)
+		fw_free_push(f, c);
+	raw_spin_unlock_irqrestore(&home->lock, flags);
+	if (f != home) {
+		raw_spin_lock_irqsave(&f->lock, flags);
+		fw_free_push(f, c);
+		raw_spin_unlock_irqrestore(&f->lock, flags);
+	}
 	atomic_dec(&fwn->tracked);
 }
 
@@ -292,7 +311,7 @@ void fw_track_enter(struct fw_net *fwn, const void *key, u64 now_ns)
  * handoff before the timewait socket is hashed), and those are behind the
  * hook that asks, so the answer cannot be stale for @key.
  */
-bool fw_track_may_hold(const void *key)
+bool notrace fw_track_may_hold(const void *key)
 {
 	return !hlist_empty(&fw_table[fw_hash(key)]);
 }
@@ -623,9 +642,9 @@ int fw_track_init(unsigned int max_tracked, unsigned int netns_share)
 
 		raw_spin_lock_init(&f->lock);
 		INIT_HLIST_HEAD(&f->free);
-		f->count = n;
+		f->count = 0;
 		while (n--)
-			hlist_add_head(&fw_pool[next++].node, &f->free);
+			fw_free_push(f, &fw_pool[next++]);
 		k++;
 	}
 	return 0;

@@ -604,14 +604,14 @@ static void fw_test_netns_limit(struct kunit *test)
 /*
  * The pool: dealt out to every possible CPU, taken from other CPUs' lists
  * when this one's is empty, exhausted at exactly max_tracked, refilled by
- * the records that end, each to the list it came from.
+ * the records that end: onto the free list of the CPU that ends them.
  */
 static void fw_test_pool(struct kunit *test)
 {
-	unsigned int max = 3 * num_possible_cpus() + 1, i;
-	struct fw_conn **got;
+	unsigned int max = 3 * num_possible_cpus() + 1, i, n_here, n_home;
+	struct fw_conn **got, *c;
 	struct fw_net *fwn;
-	int cpu;
+	int cpu, home;
 
 	/* A pool of max, a netns that may have one more. */
 	KUNIT_ASSERT_EQ(test, fw_track_init(max, max), 0);
@@ -640,18 +640,51 @@ static void fw_test_pool(struct kunit *test)
 		got[i]->flags++;
 	for (i = 0; i < max; i++)
 		KUNIT_EXPECT_EQ(test, fw_pool[i].flags, 1);
-	/* Back to its own CPU's list, whichever CPU gives it back. */
-	cpu = got[max - 1]->cpu;
-	fw_conn_put(got[max - 1]);
-	KUNIT_EXPECT_EQ(test, per_cpu_ptr(fw_cpu, cpu)->count, 1);
+	/*
+	 * The last one came from another CPU's list if there is another CPU:
+	 * it goes back to this CPU's, and off its own CPU's age list.
+	 */
+	c = got[max - 1];
+	cpu = get_cpu();
+	home = c->cpu;
+	fw_conn_put(c);
+	n_here = per_cpu_ptr(fw_cpu, cpu)->count;
+	n_home = per_cpu_ptr(fw_cpu, home)->count;
+	put_cpu();
+	KUNIT_EXPECT_EQ(test, n_here, 1);
+	if (home != cpu)
+		KUNIT_EXPECT_EQ(test, n_home, 0);
 	KUNIT_EXPECT_EQ(test, fw_track_count(), max - 1);
-	KUNIT_EXPECT_PTR_EQ(test, fw_conn_get(fwn, 6000), got[max - 1]);
+	KUNIT_EXPECT_PTR_EQ(test, fw_conn_get(fwn, 6000), c);
 	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 1000);
 	for (i = 0; i < max; i++)
 		fw_conn_put(got[i]);
 	KUNIT_EXPECT_EQ(test, fw_track_count(), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&fwn->tracked), 0);
 	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), U64_MAX);
+	fw_test_teardown(fwn);
+}
+
+/*
+ * The hooks' filter: no record can be under a key whose bucket is empty;
+ * one entered is seen, and its bucket is empty again once it ends.
+ */
+static void fw_test_may_hold(struct kunit *test)
+{
+	struct fw_net *fwn = fw_test_setup(test, 4);
+	static int sk, tw;
+
+	KUNIT_EXPECT_FALSE(test, fw_track_may_hold(&sk));
+	fw_track_enter(fwn, &sk, 1000);
+	KUNIT_EXPECT_TRUE(test, fw_track_may_hold(&sk));
+	fw_track_handoff(&sk);
+	fw_track_rekey(&sk, &tw);
+	KUNIT_EXPECT_TRUE(test, fw_track_may_hold(&tw));
+	if (fw_hash(&sk) != fw_hash(&tw))
+		KUNIT_EXPECT_FALSE(test, fw_track_may_hold(&sk));
+	KUNIT_EXPECT_TRUE(test, fw_track_leave(&tw, FW_EXIT_TIMEOUT, 3000));
+	KUNIT_EXPECT_FALSE(test, fw_track_may_hold(&tw));
+	KUNIT_EXPECT_FALSE(test, fw_track_may_hold(&sk));
 	fw_test_teardown(fwn);
 }
 
@@ -758,6 +791,7 @@ static struct kunit_case fw_test_cases[] = {
 	KUNIT_CASE(fw_test_bound),
 	KUNIT_CASE(fw_test_netns_limit),
 	KUNIT_CASE(fw_test_pool),
+	KUNIT_CASE(fw_test_may_hold),
 	KUNIT_CASE(fw_test_percpu_sum),
 	KUNIT_CASE(fw_test_format),
 	KUNIT_CASE(fw_test_copy),
