@@ -22,18 +22,23 @@
 
 #define FW_PROC_NAME "finwait_stats"
 
+/* Milliseconds from @start_ns to @now_ns (ktime_get_ns()); 0 if not after. */
+static u64 fw_age_ms(u64 start_ns, u64 now_ns)
+{
+	return now_ns > start_ns ? div_u64(now_ns - start_ns, NSEC_PER_MSEC) : 0;
+}
+
 static int fw_proc_show(struct seq_file *seq, void *v)
 {
 	struct net *net = seq_file_single_net(seq);
 	struct fw_net *fwn = fw_net(net);
 	struct fw_snapshot snap;
-	u64 oldest, now, age_ms = 0;
+	u64 oldest, age_ms = 0;
 
 	fw_stats_snapshot(fwn, &snap);
 	oldest = fw_track_oldest(fwn);
-	now = ktime_get_ns();
-	if (oldest != U64_MAX && now > oldest)
-		age_ms = div_u64(now - oldest, NSEC_PER_MSEC);
+	if (oldest != U64_MAX)
+		age_ms = fw_age_ms(oldest, ktime_get_ns());
 	fw_proc_print(seq, &snap, age_ms, fw_fin_timeout_ms(net),
 		      READ_ONCE(fwn->limit), fw_hooks_missed());
 	return 0;
@@ -170,8 +175,7 @@ static int fw_conns_show(struct seq_file *seq, void *v)
 		snprintf(local, sizeof(local), "%pISpc", &c->local);
 		snprintf(remote, sizeof(remote), "%pISpc", &c->remote);
 		seq_printf(seq, "%-47s %-47s %-6s %llu\n", local, remote,
-			   c->tw ? "tw" : "sk",
-			   now > c->start_ns ? div_u64(now - c->start_ns, NSEC_PER_MSEC) : 0);
+			   c->tw ? "tw" : "sk", fw_age_ms(c->start_ns, now));
 	}
 	return 0;
 }
