@@ -1,8 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Install the Debian packages the test bed needs, only those missing.
-# Idempotent; needs root (apt-get).
+# install-deps.sh [bench]
+#
+# Install the Debian packages the test bed needs, only those missing; with
+# "bench", also what make bench runs beside the module (the guest runs them
+# from the host's root, run.sh --host-root). Idempotent; needs root
+# (apt-get).
 set -euo pipefail
 
 pkgs=(
@@ -22,6 +26,15 @@ pkgs=(
 	# systemd-analyze, for the units make install-tool installs
 	systemd
 )
+if [ "${1:-}" = bench ]; then
+	# the tools a user would reach for instead: bpftrace, and bcc's
+	# tcpstates (bpfcc-tools; its python3-bpfcc compiles against the guest
+	# kernel's headers, linux-headers-amd64 above)
+	pkgs+=(bpftrace bpfcc-tools)
+elif [ $# -gt 0 ]; then
+	echo "usage: install-deps.sh [bench]" >&2
+	exit 2
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -61,7 +61,8 @@ cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 mroot=${KMODROOT:-}
 mroot=${mroot%/}
 if [ -n "${KMODROOT:-}" ] && [ -d "$mroot/lib/modules/$krel/kernel" ]; then
-	for m in veth tcp_diag inet_diag; do
+	# 9p and virtio_pci: run.sh --host-root's mount.
+	for m in veth tcp_diag inet_diag 9p 9pnet_virtio virtio_pci; do
 		modprobe -d "${mroot:-/}" -S "$krel" --show-depends "$m" 2>/dev/null |
 			awk '$1 == "insmod" { print $2 }' |
 			while read -r ko; do

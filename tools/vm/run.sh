@@ -22,6 +22,9 @@
 #                           shift=SHIFT,sleep=on): its clock advances 2^SHIFT ns
 #                           per instruction, so a rate measured in it does not
 #                           follow the host's load (make bench; TCG only)
+#   --host-root             the host's / read-only in the guest over virtio-9p
+#                           (mount tag "hostroot"), to run the host's own
+#                           programs in a chroot (make bench: bpftrace, bcc)
 #
 # Exit: the script's status; 124 when the guest hung or died before it
 # reported one; 125 when the kernel log holds a splat (BUG, WARNING, Oops,
@@ -36,7 +39,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-kernel=distro moddir= payload= timeout=600 kmemleak=0 keeplog= mem= extra= smp=2 icount=
+kernel=distro moddir= payload= timeout=600 kmemleak=0 keeplog= mem= extra= smp=2 icount= hostroot=()
 while [ $# -gt 1 ]; do
 	case $1 in
 	--kernel) kernel=$2; shift 2 ;;
@@ -49,6 +52,9 @@ while [ $# -gt 1 ]; do
 	--append) extra=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
 	--icount) icount=$2; shift 2 ;;
+	--host-root)
+		hostroot=(-virtfs local,path=/,mount_tag=hostroot,security_model=none,multidevs=remap,readonly=on)
+		shift ;;
 	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -83,7 +89,7 @@ fi
 console=$work/console.log
 set +e
 timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${accel[@]}" \
-	-smp "$smp" -m "${mem:-$VM_MEM}" -nodefaults -display none -no-reboot \
+	-smp "$smp" -m "${mem:-$VM_MEM}" -nodefaults -display none -no-reboot "${hostroot[@]}" \
 	-kernel "$KIMAGE" -initrd "$work/initrd.gz" -append "$append" \
 	-serial "file:$console" -chardev stdio,id=out,signal=off \
 	-serial chardev:out </dev/null | tee "$work/out.log"
