@@ -73,7 +73,7 @@ bench: deps
 KSRC ?= $(shell tools/vm/ksrc.sh)
 style:
 	$(KSRC)/scripts/checkpatch.pl --strict --no-tree --terse --show-types \
-		-f module/*.[ch] module/tests/*.c
+		-f module/*.[ch] module/tests/*.c tools/bench/floor/*.c
 
 sparse:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 CF=-Wsparse-error modules

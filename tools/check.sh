@@ -92,9 +92,12 @@ if fw_kernel distro; then
 	else
 		failx "checkpatch --strict"; cat "$out/style.log"
 	fi
+	# The module, and make bench's floor module.
 	rm -rf "$out/sparse" && mkdir -p "$out/sparse"
 	cp -a "$top/Kbuild" "$top/VERSION" "$top/module" "$out/sparse/"
+	cp -a "$top/tools/bench/floor" "$out/sparse/floor"
 	if make -C "$KDIR" M="$out/sparse" C=2 CF=-Wsparse-error modules >"$out/sparse.build.log" 2>&1 &&
+	   make -C "$KDIR" M="$out/sparse/floor" C=2 CF=-Wsparse-error modules >>"$out/sparse.build.log" 2>&1 &&
 	   ! grep -E 'warning|error' "$out/sparse.build.log"; then
 		pass "sparse (C=2) clean"
 	else
