@@ -4,9 +4,11 @@
  * under finwait_stats's cost in make bench. Same mechanism as the module:
  * one ftrace_ops per function, with the arguments only where the kernel
  * has DYNAMIC_FTRACE_WITH_ARGS (saved registers with save_regs=1, and
- * where it has not), the recursion guard and preemption off around a
- * handler that does nothing; with set_state_tp=1, an empty probe on the
- * tracepoint sock:inet_sock_set_state, where finwait_stats follows
+ * where it has not), and a callback that gets them and does nothing else
+ * (it calls nothing, so it needs no recursion guard); with guard=1, it
+ * also takes what finwait_stats's handlers run under: the recursion guard,
+ * an RCU read side, preemption off. With set_state_tp=1, an empty probe
+ * on the tracepoint sock:inet_sock_set_state, where finwait_stats follows
  * tcp_set_state(). The bench passes exactly the functions finwait_stats
  * hooks (from /sys/kernel/tracing/enabled_functions while it is loaded).
  * Written for 5.11 and later (struct ftrace_regs), the kernels make bench
@@ -35,6 +37,11 @@ module_param(save_regs, bool, 0444);
 MODULE_PARM_DESC(save_regs,
 		 "hook with FTRACE_OPS_FL_SAVE_REGS, or without: the arguments only (default where the kernel has DYNAMIC_FTRACE_WITH_ARGS)");
 
+static bool guard;
+module_param(guard, bool, 0444);
+MODULE_PARM_DESC(guard,
+		 "take the recursion guard, an RCU read side and preemption off on every call, as finwait_stats's handlers do");
+
 static bool set_state_tp;
 module_param(set_state_tp, bool, 0444);
 MODULE_PARM_DESC(set_state_tp,
@@ -44,18 +51,29 @@ static struct ftrace_ops ops[FLOOR_MAX];
 static struct tracepoint *tp;
 static unsigned long calls;	/* racy on purpose: only to see it ran */
 
+/* What any handler needs: the registers, or the arguments at least. */
+static bool notrace fw_floor_args(struct ftrace_regs *fregs)
+{
+	return save_regs ? !!ftrace_get_regs(fregs) : !!fregs;
+}
+
 static void notrace fw_floor_call(unsigned long ip, unsigned long parent_ip,
 				  struct ftrace_ops *op, struct ftrace_regs *fregs)
+{
+	if (likely(fw_floor_args(fregs)))
+		WRITE_ONCE(calls, READ_ONCE(calls) + 1);
+}
+
+static void notrace fw_floor_call_guarded(unsigned long ip, unsigned long parent_ip,
+					  struct ftrace_ops *op, struct ftrace_regs *fregs)
 {
 	int bit = ftrace_test_recursion_trylock(ip, parent_ip);
 
 	if (bit < 0)
 		return;
-	/* As finwait_stats's fw_ftrace_call(): an RCU read side, preemption off. */
 	rcu_read_lock();
 	preempt_disable_notrace();
-	/* What a handler needs: the registers, or the arguments at least. */
-	if (likely(save_regs ? !!ftrace_get_regs(fregs) : !!fregs))
+	if (likely(fw_floor_args(fregs)))
 		WRITE_ONCE(calls, READ_ONCE(calls) + 1);
 	preempt_enable_notrace();
 	rcu_read_unlock();
@@ -99,7 +117,7 @@ static int __init fw_floor_init(void)
 	}
 	for (i = 0; i < nsymbols; i++) {
 		strscpy(name, symbols[i], sizeof(name));
-		ops[i].func = fw_floor_call;
+		ops[i].func = guard ? fw_floor_call_guarded : fw_floor_call;
 		ops[i].flags = save_regs ? FTRACE_OPS_FL_SAVE_REGS : 0;
 		err = ftrace_set_filter(&ops[i], name, strlen(name), 0);
 		if (!err) {
