@@ -285,7 +285,11 @@ if part scale; then
 	mt=$(cat /sys/module/finwait_stats/parameters/max_tracked)
 	vm=$(awk '/fw_track_init/ { n++; b += $2 } END { print b + 0, n + 0 }' /proc/vmallocinfo)
 	echo "vmalloc $vm max_tracked $mt"
-	[ "${vm#* }" = 2 ] || fail "scale: $vm: not the pool and the table in /proc/vmallocinfo"
+	# The pool and the table, and for a pool of more than 512 pages the
+	# array of its page pointers, which vmalloc allocates under the same
+	# caller (__vmalloc_area_node).
+	[ "${vm#* }" -ge 2 ] && [ "${vm#* }" -le 3 ] ||
+		fail "scale: $vm: not the pool and the table in /proc/vmallocinfo"
 	kill $hpid
 	wait $hpid
 	modprobe -r finwait_stats
