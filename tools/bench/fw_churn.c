@@ -6,7 +6,11 @@
  *	PAIRS client/server process pairs for SECONDS. A client binds a source
  *	address spread over 127.0.0.0/8 (IP_BIND_ADDRESS_NO_PORT: the port is
  *	picked at connect()), connects, sends a byte and closes first; its
- *	server reads to EOF and closes. Every client socket so passes
+ *	server reads to EOF, acknowledges the client's FIN at once
+ *	(TCP_QUICKACK: after a FIN the kernel would delay that ACK and send it
+ *	with the server's own FIN, and the client would go from FIN-WAIT-1
+ *	through FIN-WAIT-2 to TIME-WAIT on that one segment, its full socket
+ *	never handed over), then closes. Every client socket so passes
  *	FIN-WAIT-2 and the timewait handoff and ends by the peer's FIN.
  *	Pair i runs on CPU i (client and server alike): a wakeup across vCPUs
  *	under TCG costs more, and more irregularly, than the work measured.
@@ -26,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -96,7 +101,7 @@ static int dial(int port, unsigned long i)
 static void churn_server(int lfd)
 {
 	char buf[16];
-	int fd;
+	int fd, one = 1;
 
 	for (;;) {
 		fd = accept(lfd, NULL, NULL);
@@ -104,6 +109,8 @@ static void churn_server(int lfd)
 			die("accept");
 		while (read(fd, buf, sizeof(buf)) > 0)
 			;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one)))
+			die("TCP_QUICKACK");
 		close(fd);
 	}
 }
