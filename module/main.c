@@ -10,8 +10,8 @@
 #include "finwait_stats.h"
 
 /*
- * The record pool is allocated at load: 48 bytes a record on 64-bit, so the
- * default costs 3 MiB (plus a 256 KiB table) whether used or not.
+ * The record pool is allocated at load: 56 bytes a record on 64-bit, so the
+ * default costs 3.5 MiB (plus a 256 KiB table) whether used or not.
  */
 #define FW_MAX_TRACKED_DEFAULT	65536
 #define FW_MAX_TRACKED_LIMIT	16777216
