@@ -9,6 +9,7 @@
 #include <linux/ftrace.h>
 #include <linux/jiffies.h>
 #include <linux/preempt.h>
+#include <linux/rcupdate.h>
 #include <linux/tcp.h>
 #include <net/net_namespace.h>
 
@@ -37,6 +38,38 @@
 #define fw_recursion_trylock(ip, pip)	0
 #define fw_recursion_unlock(bit)	do { } while (0)
 #endif
+
+/*
+ * What a hook's handler runs in, after the recursion guard, so that
+ * synchronize_rcu() waits for it: preemption off. From 4.20 RCU has one
+ * flavour, and a section with preemption off is one of its read sides (on
+ * PREEMPT_RT too); before (FW_RCU_FLAVOURS), an RCU read side is taken as
+ * well. Where the guard itself turns preemption off (5.16 on, probed),
+ * nothing is left to do.
+ */
+#ifdef FW_RCU_FLAVOURS
+#define fw_rcu_read_lock()	rcu_read_lock()
+#define fw_rcu_read_unlock()	rcu_read_unlock()
+#else
+#define fw_rcu_read_lock()	do { } while (0)
+#define fw_rcu_read_unlock()	do { } while (0)
+#endif
+
+static __always_inline void fw_hook_read_lock(void)
+{
+	fw_rcu_read_lock();
+#ifndef FW_HAVE_RECURSION_PREEMPT_OFF
+	preempt_disable_notrace();
+#endif
+}
+
+static __always_inline void fw_hook_read_unlock(void)
+{
+#ifndef FW_HAVE_RECURSION_PREEMPT_OFF
+	preempt_enable_notrace();
+#endif
+	fw_rcu_read_unlock();
+}
 
 /* Nth argument (0-based) of the hooked function in saved pt_regs. */
 #if defined(CONFIG_HAVE_FUNCTION_ARG_ACCESS_API)

@@ -11,7 +11,8 @@
  *                                          FIN-WAIT-2 timeout; else ss -K or
  *                                          keepalive gave up: abort
  *                       tcp_disconnect     SO_LINGER 0, connect(AF_UNSPEC)
- *                       tcp_v4_destroy_sock  being freed (IPv6's too): a
+ *                       tcp:tcp_destroy_sock (tracepoint, in
+ *                       tcp_v4_destroy_sock)  being freed (IPv6's too): a
  *                                          record still there is stale, so
  *                                          none outlives its object
  *   handoff             inet_twsk_hashdance   the record moves sk -> tw
@@ -32,14 +33,14 @@
  * softirq's hook runs inside a process-context one.
  *
  * Each hook is a pair (FW_CALLBACK): a filter that reads the state it
- * cares about and calls nothing traceable (at most the notrace
- * fw_track_may_hold()), so a call that does not concern FIN-WAIT-2 costs a
- * few comparisons and returns before the recursion guard (before 5.11,
- * ftrace's own guard runs first); and a handler for the calls it keeps,
- * which runs with preemption off, in softirq, timer, kthread or process
- * context, and decides from the event (classify.h), never from the
- * context. Both read the hooked function's arguments, which its caller
- * keeps alive (and a full socket locked) for the call.
+ * cares about and calls nothing (fw_track_may_hold() is inline), so a call
+ * that does not concern FIN-WAIT-2 costs a few comparisons and returns
+ * before the recursion guard (before 5.11, ftrace's own guard runs first);
+ * and a handler for the calls it keeps, which runs with preemption off, in
+ * softirq, timer, kthread or process context, and decides from the event
+ * (classify.h), never from the context. Both read the hooked function's
+ * arguments, which its caller keeps alive (and a full socket locked) for
+ * the call.
  */
 #include <linux/atomic.h>
 #include <linux/ftrace.h>
@@ -55,6 +56,7 @@
 #include <net/tcp.h>
 #include <net/inet_timewait_sock.h>
 #include <trace/events/sock.h>
+#include <trace/events/tcp.h>
 
 #include "finwait_stats.h"
 #include "classify.h"
@@ -68,29 +70,26 @@ static void *fw_arg_ptr(FW_ARGS *args, unsigned int n)
 }
 
 /*
- * A TCP socket's state changes from @old to @state (not yet stored): from
- * the tracepoint sock:inet_sock_set_state, which tcp_set_state() fires
- * just before it stores the new state.
+ * A TCP socket enters or leaves FIN-WAIT-2 (@old to @state, not yet
+ * stored). Out of line: most state changes are neither, and the probe
+ * below returns on them without a stack frame.
  */
-static void notrace fw_state_change(void *data, const struct sock *csk,
-				    int old, int state)
+static noinline void notrace fw_fin_wait2_change(struct sock *sk, int old,
+						 int state)
 {
-	struct sock *sk = (struct sock *)csk;
-
 	/*
 	 * The tracepoint also fires for MPTCP, SCTP and DCCP sockets;
 	 * tcp_close_state() repeats FIN-WAIT-2 on a half-closed socket.
 	 */
-	if (READ_ONCE(sk->sk_protocol) != IPPROTO_TCP || old == state ||
-	    (state != TCP_FIN_WAIT2 && old != TCP_FIN_WAIT2))
+	if (READ_ONCE(sk->sk_protocol) != IPPROTO_TCP || old == state)
 		return;
 	/* A socket that left by the handoff has no record left to close. */
 	if (state != TCP_FIN_WAIT2 && !fw_track_may_hold(sk))
 		return;
 	/*
-	 * As the ftrace hooks are (fw_hook_run()): an RCU read side (see
-	 * netns.c) with preemption off, which the tracepoint does not
-	 * promise (from 7.2 it calls its probes under SRCU only).
+	 * An RCU read side, for fw_net(), with preemption off, which the
+	 * tracepoint does not promise (from 7.2 it calls its probes under
+	 * SRCU only).
 	 */
 	rcu_read_lock();
 	preempt_disable_notrace();
@@ -105,6 +104,19 @@ static void notrace fw_state_change(void *data, const struct sock *csk,
 	}
 	preempt_enable_notrace();
 	rcu_read_unlock();
+}
+
+/*
+ * The probe on sock:inet_sock_set_state, which tcp_set_state() fires just
+ * before it stores the new state: about ten calls a connection, two of
+ * which concern FIN-WAIT-2.
+ */
+static void notrace fw_state_change(void *data, const struct sock *sk,
+				    int old, int state)
+{
+	if (likely(state != TCP_FIN_WAIT2 && old != TCP_FIN_WAIT2))
+		return;
+	fw_fin_wait2_change((struct sock *)sk, old, state);
 }
 
 static bool fw_sk_in_fin_wait2(FW_ARGS *args)
@@ -295,14 +307,23 @@ static void fw_abort(FW_ARGS *args)
 }
 
 /*
- * The full socket is being freed. Its record normally ended at its move to
- * CLOSE; one still there is stale (that hook call was missed). With this
- * hook and the timewait destructor's, a record never names freed memory
- * unless a hook call was lost (fw_epoch; see fw_conn_live() in track.c).
+ * The full socket is being freed: the probe on tcp:tcp_destroy_sock, which
+ * tcp_v4_destroy_sock() fires first thing (IPv6's destroy calls it too).
+ * Its record normally ended at its move to CLOSE; one still there is stale
+ * (that call was missed). With this probe and the timewait destructor's
+ * hook, a record never names freed memory unless a hook call was lost
+ * (fw_epoch; see fw_conn_live() in track.c). Preemption off, as for the
+ * hooks' handlers (fw_hook_read_lock()).
  */
-static void fw_sk_destroy(FW_ARGS *args)
+static void notrace fw_sk_destroyed(void *data, struct sock *sk)
 {
-	fw_track_stale(fw_arg_ptr(args, 0));
+	if (likely(!fw_track_may_hold(sk)))
+		return;
+	fw_rcu_read_lock();
+	preempt_disable_notrace();
+	fw_track_stale(sk);
+	preempt_enable_notrace();
+	fw_rcu_read_unlock();
 }
 
 /*
@@ -325,58 +346,67 @@ unsigned int fw_hooks_epoch(void)
 
 /*
  * The body of every ftrace callback. The filter first; for the calls it
- * keeps, the recursion guard, then the handler inside an RCU read side
- * with preemption off. The read side is what netns teardown and a reset
- * wait for with synchronize_rcu(), on every kernel (preemption off alone
- * is one only from 4.20). Inlined into one callback per hook
- * (FW_CALLBACK), so that neither the filter nor the handler is called
- * through a pointer.
+ * keeps, the recursion guard, then the handler with preemption off, which
+ * synchronize_rcu() waits for (fw_hook_read_lock()): netns teardown and a
+ * reset do. Inlined into one callback per hook (FW_CALLBACK), so that
+ * neither the filter nor the handler is called through a pointer.
+ *
+ * A handler that calls nothing (not a traceable function, not a lock)
+ * cannot recurse and needs no guard (FW_CALLBACK_LEAF): it only keeps
+ * preemption off for its per-CPU data.
  */
 static __always_inline void fw_hook_run(unsigned long ip, unsigned long parent_ip,
 					FW_FTRACE_REGS *fregs,
 					bool (*wants)(FW_ARGS *args),
-					void (*handler)(FW_ARGS *args))
+					void (*handler)(FW_ARGS *args),
+					bool guarded)
 {
 	FW_ARGS *args = fw_ftrace_args(fregs);
 	int bit;
 
 	if (unlikely(!args) || !wants(args))
 		return;
+	if (!guarded) {
+		preempt_disable_notrace();
+		handler(args);
+		preempt_enable_notrace();
+		return;
+	}
 	bit = fw_recursion_trylock(ip, parent_ip);
 	if (bit < 0) {
 		atomic_long_inc(&fw_missed);
 		atomic_inc(&fw_epoch);
 		return;
 	}
-	rcu_read_lock();
-	preempt_disable_notrace();
+	fw_hook_read_lock();
 	handler(args);
-	preempt_enable_notrace();
-	rcu_read_unlock();
+	fw_hook_read_unlock();
 	fw_recursion_unlock(bit);
 }
 
-#define FW_CALLBACK(wants, handler)					\
+#define FW_CALLBACK_RUN(wants, handler, guarded)			\
 static void notrace fw_call_##handler(unsigned long ip,			\
 				      unsigned long parent_ip,		\
 				      struct ftrace_ops *ops,		\
 				      FW_FTRACE_REGS *fregs)		\
 {									\
-	fw_hook_run(ip, parent_ip, fregs, wants, handler);		\
+	fw_hook_run(ip, parent_ip, fregs, wants, handler, guarded);	\
 }
+
+#define FW_CALLBACK(wants, handler)	FW_CALLBACK_RUN(wants, handler, true)
+#define FW_CALLBACK_LEAF(wants, handler) FW_CALLBACK_RUN(wants, handler, false)
 
 FW_CALLBACK(fw_sk_in_fin_wait2, fw_time_wait)
 FW_CALLBACK(fw_tw_in_fin_wait2, fw_hashdance)
 FW_CALLBACK(fw_wants_tw_schedule, fw_tw_schedule)
-FW_CALLBACK(fw_every_call, fw_tw_segment_begin)
+FW_CALLBACK_LEAF(fw_every_call, fw_tw_segment_begin)
 FW_CALLBACK(fw_wants_tw_timer, fw_tw_timer)
 FW_CALLBACK(fw_tw_in_fin_wait2, fw_tw_kill)
 FW_CALLBACK(fw_wants_tw_destructor, fw_tw_destructor)
 FW_CALLBACK(fw_sk_in_fin_wait2, fw_reset)
 FW_CALLBACK(fw_sk_in_fin_wait2, fw_active_reset)
 FW_CALLBACK(fw_sk_in_fin_wait2, fw_disconnect)
-FW_CALLBACK(fw_wants_abort, fw_abort)
-FW_CALLBACK(fw_may_hold_arg, fw_sk_destroy)
+FW_CALLBACK_LEAF(fw_wants_abort, fw_abort)
 
 #define FW_HOOK(sym, fn, opt) { .name = (sym), .func = fw_call_##fn, .optional = (opt) }
 
@@ -399,24 +429,34 @@ static struct fw_hook {
 	FW_HOOK("tcp_send_active_reset", fw_active_reset, false),
 	FW_HOOK("tcp_disconnect", fw_disconnect, false),
 	FW_HOOK("tcp_abort", fw_abort, false),
-	FW_HOOK("tcp_v4_destroy_sock", fw_sk_destroy, false),
 };
 
 /*
- * Entries into FIN-WAIT-2, and the exits of full sockets by a state change
- * (close, abort), come from the tracepoint sock:inet_sock_set_state rather
- * than from a hook on tcp_set_state(), the most called of the functions
- * followed: a tracepoint calls its one probe directly (a static call from
- * 5.10), with no trampoline and no registers saved. Registered last, so
- * that entries start once every way out is watched.
+ * Entries into FIN-WAIT-2, the exits of full sockets by a state change
+ * (close, abort), and their destruction come from tracepoints rather than
+ * from hooks on tcp_set_state() (the most called of the functions followed)
+ * and tcp_v4_destroy_sock() (called twice a connection): a tracepoint calls
+ * its probe directly (a static call from 5.10), with no trampoline and no
+ * registers saved. In this order, after the ftrace hooks, so that entries
+ * start once every way out is watched.
  */
-#define FW_TP_NAME	"inet_sock_set_state"
-static struct tracepoint *fw_tp;
+static struct fw_tp {
+	const char *name;
+	void *probe;
+	struct tracepoint *tp;
+	bool registered;
+} fw_tps[] = {
+	{ .name = "tcp_destroy_sock", .probe = fw_sk_destroyed },
+	{ .name = "inet_sock_set_state", .probe = fw_state_change },
+};
 
 static void fw_tp_find(struct tracepoint *tp, void *priv)
 {
-	if (!strcmp(tp->name, FW_TP_NAME))
-		fw_tp = tp;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(fw_tps); i++)
+		if (!strcmp(tp->name, fw_tps[i].name))
+			fw_tps[i].tp = tp;
 }
 
 unsigned long fw_hooks_missed(void)
@@ -445,10 +485,15 @@ void fw_hooks_exit(void)
 
 	atomic_inc(&fw_epoch);
 
-	if (fw_tp) {
-		tracepoint_probe_unregister(fw_tp, (void *)fw_state_change, NULL);
-		tracepoint_synchronize_unregister();
-		fw_tp = NULL;
+	for (i = ARRAY_SIZE(fw_tps); i-- > 0;) {
+		struct fw_tp *t = &fw_tps[i];
+
+		if (t->registered) {
+			tracepoint_probe_unregister(t->tp, t->probe, NULL);
+			tracepoint_synchronize_unregister();
+			t->registered = false;
+		}
+		t->tp = NULL;
 	}
 	for (i = ARRAY_SIZE(fw_hooks); i-- > 0;) {
 		struct fw_hook *h = &fw_hooks[i];
@@ -515,21 +560,26 @@ int fw_hooks_init(void)
 		h->registered = true;
 		n++;
 	}
-	/* The probe's prototype is the tracepoint's (a build-time check). */
+	/* The probes' prototypes are the tracepoints' (a build-time check). */
+	check_trace_callback_type_tcp_destroy_sock(fw_sk_destroyed);
 	check_trace_callback_type_inet_sock_set_state(fw_state_change);
 	for_each_kernel_tracepoint(fw_tp_find, NULL);
-	if (!fw_tp) {
-		pr_err("no tracepoint sock:" FW_TP_NAME " in this kernel\n");
-		err = -EOPNOTSUPP;
-		goto err_unregister;
+	for (i = 0; i < ARRAY_SIZE(fw_tps); i++) {
+		struct fw_tp *t = &fw_tps[i];
+
+		if (!t->tp) {
+			pr_err("no tracepoint %s in this kernel\n", t->name);
+			err = -EOPNOTSUPP;
+			goto err_unregister;
+		}
+		err = tracepoint_probe_register(t->tp, t->probe, NULL);
+		if (err) {
+			pr_err("cannot attach to tracepoint %s: %d\n", t->name, err);
+			goto err_unregister;
+		}
+		t->registered = true;
 	}
-	err = tracepoint_probe_register(fw_tp, (void *)fw_state_change, NULL);
-	if (err) {
-		pr_err("cannot attach to sock:" FW_TP_NAME ": %d\n", err);
-		fw_tp = NULL;
-		goto err_unregister;
-	}
-	pr_info("following %u functions with ftrace (%s) and the tracepoint sock:" FW_TP_NAME "\n",
+	pr_info("following %u functions with ftrace (%s) and the tracepoints tcp_destroy_sock, inet_sock_set_state\n",
 		n, FW_OPS_FLAGS ? "saved registers" : "arguments only");
 	return 0;
 

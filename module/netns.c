@@ -18,12 +18,7 @@
 
 #include "finwait_stats.h"
 
-static unsigned int fw_net_id __read_mostly;
-
-struct fw_net *fw_net(const struct net *net)
-{
-	return net_generic(net, fw_net_id);
-}
+unsigned int fw_net_id __read_mostly;
 
 static int __net_init fw_net_init(struct net *net)
 {
@@ -65,8 +60,9 @@ static void __net_exit fw_net_exit_batch(struct list_head *net_exit_list)
 	struct net *net;
 
 	/*
-	 * Hooks are RCU read-side sections: after this no hook is still inside
-	 * an enter that read dying == false, so the purge sees every record.
+	 * Hooks run with preemption off, which is an RCU read side
+	 * (fw_hook_read_lock()): after this no hook is still inside an enter
+	 * that read dying == false, so the purge sees every record.
 	 * One pass over the records for the whole batch.
 	 */
 	synchronize_rcu();

@@ -160,7 +160,7 @@ per_conn=$(( (vm_bytes + scale - 1) / scale ))
 	echo "Guest: Debian $KREL, qemu $(qemu-system-x86_64 --version | head -1 | awk '{ print $4 }') TCG."
 	echo "Host: $(nproc) x $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(uname -r)."
 	echo "Wall time: $wall_i s for the instruction-counted boot, $wall s for the other."
-	echo "Hooked with ftrace (both modules): $(kv symbols); and the tracepoint sock:inet_sock_set_state."
+	echo "Hooked with ftrace (both modules): $(kv symbols); and the tracepoints sock:inet_sock_set_state, tcp:tcp_destroy_sock."
 	echo
 	echo "Every client of the churn passes FIN-WAIT-2 and the timewait handoff and ends"
 	echo "by peer_fin (fw_churn: sources spread over 127.0.0.0/8, the client closes first,"
@@ -173,9 +173,9 @@ per_conn=$(( (vm_bytes + scale - 1) / scale ))
 	echo
 	echo "- none: no module"
 	echo "- floor: fw_floor, the module's mechanism on the same functions with empty"
-	echo "  callbacks (arguments only) and an empty probe on the tracepoint"
-	echo "- floor_guard: the same, each callback taking the recursion guard, an RCU read"
-	echo "  side and preemption off, as the module's handlers do"
+	echo "  callbacks (arguments only) and empty probes on the tracepoints"
+	echo "- floor_guard: the same, each callback taking the recursion guard, as the"
+	echo "  module's handlers do"
 	echo "- floor_regs: floor with saved registers (FTRACE_OPS_FL_SAVE_REGS)"
 	echo "- finwait: finwait_stats"
 	echo "- bpftrace: bpftrace $(bpftrace --version 2>/dev/null | awk '{ print $2 }') running tools/bench/fin_wait2.bt, FIN-WAIT-2"

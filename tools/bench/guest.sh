@@ -11,10 +11,10 @@
 #            each, PAIRS client/server pairs. Configurations:
 #              none        no module
 #              floor       fw_floor as finwait_stats hooks: its functions,
-#                          the tracepoint, arguments only where it can,
+#                          its tracepoints, arguments only where it can,
 #                          empty callbacks
 #              floor_guard the same, each callback taking the recursion
-#                          guard, an RCU read side and preemption off
+#                          guard, as finwait_stats's handlers do
 #              floor_regs  floor with saved registers (SAVE_REGS)
 #              finwait     finwait_stats
 #              bpftrace    tools/bench/fin_wait2.bt under the host's bpftrace
@@ -165,9 +165,9 @@ run() {
 		{ fail "netns $ns"; return; }
 	case $c in
 	none | warmup) true ;;
-	floor) modprobe fw_floor symbols="$syms" set_state_tp=1 ;;
-	floor_guard) modprobe fw_floor symbols="$syms" set_state_tp=1 guard=1 ;;
-	floor_regs) modprobe fw_floor symbols="$syms" set_state_tp=1 save_regs=1 ;;
+	floor) modprobe fw_floor symbols="$syms" tracepoints=1 ;;
+	floor_guard) modprobe fw_floor symbols="$syms" tracepoints=1 guard=1 ;;
+	floor_regs) modprobe fw_floor symbols="$syms" tracepoints=1 save_regs=1 ;;
 	finwait) modprobe finwait_stats ;;
 	bpftrace | tcpstates) peer_start "$c" ;;
 	*) false ;;

@@ -6,10 +6,11 @@
  * has DYNAMIC_FTRACE_WITH_ARGS (saved registers with save_regs=1, and
  * where it has not), and a callback that gets them and does nothing else
  * (it calls nothing, so it needs no recursion guard); with guard=1, it
- * also takes what finwait_stats's handlers run under: the recursion guard,
- * an RCU read side, preemption off. With set_state_tp=1, an empty probe
- * on the tracepoint sock:inet_sock_set_state, where finwait_stats follows
- * tcp_set_state(). The bench passes exactly the functions finwait_stats
+ * also takes what finwait_stats's handlers run under: the recursion guard
+ * (which turns preemption off, 5.16 on). With tracepoints=1, empty probes on
+ * the tracepoints finwait_stats follows instead of hooking tcp_set_state()
+ * and tcp_v4_destroy_sock(): sock:inet_sock_set_state and
+ * tcp:tcp_destroy_sock. The bench passes exactly the functions finwait_stats
  * hooks (from /sys/kernel/tracing/enabled_functions while it is loaded).
  * Written for 5.11 and later (struct ftrace_regs), the kernels make bench
  * boots.
@@ -40,15 +41,14 @@ MODULE_PARM_DESC(save_regs,
 static bool guard;
 module_param(guard, bool, 0444);
 MODULE_PARM_DESC(guard,
-		 "take the recursion guard, an RCU read side and preemption off on every call, as finwait_stats's handlers do");
+		 "take the recursion guard on every call, as finwait_stats's handlers do");
 
-static bool set_state_tp;
-module_param(set_state_tp, bool, 0444);
-MODULE_PARM_DESC(set_state_tp,
-		 "an empty probe on the tracepoint sock:inet_sock_set_state too, as finwait_stats has");
+static bool tracepoints;
+module_param(tracepoints, bool, 0444);
+MODULE_PARM_DESC(tracepoints,
+		 "empty probes on the tracepoints sock:inet_sock_set_state and tcp:tcp_destroy_sock too, as finwait_stats has");
 
 static struct ftrace_ops ops[FLOOR_MAX];
-static struct tracepoint *tp;
 static unsigned long calls;	/* racy on purpose: only to see it ran */
 
 /* What any handler needs: the registers, or the arguments at least. */
@@ -71,34 +71,52 @@ static void notrace fw_floor_call_guarded(unsigned long ip, unsigned long parent
 
 	if (bit < 0)
 		return;
-	rcu_read_lock();
-	preempt_disable_notrace();
 	if (likely(fw_floor_args(fregs)))
 		WRITE_ONCE(calls, READ_ONCE(calls) + 1);
-	preempt_enable_notrace();
-	rcu_read_unlock();
 	ftrace_test_recursion_unlock(bit);
 }
 
-/* The probe finwait_stats attaches there, with nothing to do. */
-static void notrace fw_floor_probe(void *data, const struct sock *sk, int old, int state)
+/* The probes finwait_stats attaches there, with nothing to do. */
+static void notrace fw_floor_state_probe(void *data, const struct sock *sk, int old, int state)
 {
 	/* As finwait_stats's probe, which returns at once on most calls. */
 	WRITE_ONCE(calls, READ_ONCE(calls) + 1);
 }
 
+static void notrace fw_floor_sk_probe(void *data, struct sock *sk)
+{
+	WRITE_ONCE(calls, READ_ONCE(calls) + 1);
+}
+
+static struct {
+	const char *name;
+	void *probe;
+	struct tracepoint *tp;
+	bool registered;
+} tps[] = {
+	{ .name = "tcp_destroy_sock", .probe = fw_floor_sk_probe },
+	{ .name = "inet_sock_set_state", .probe = fw_floor_state_probe },
+};
+
 static void fw_floor_find(struct tracepoint *t, void *priv)
 {
-	if (!strcmp(t->name, "inet_sock_set_state"))
-		tp = t;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(tps); i++)
+		if (!strcmp(t->name, tps[i].name))
+			tps[i].tp = t;
 }
 
 static void fw_floor_unregister(int n)
 {
-	if (tp) {
-		tracepoint_probe_unregister(tp, (void *)fw_floor_probe, NULL);
+	int i;
+
+	for (i = ARRAY_SIZE(tps) - 1; i >= 0; i--) {
+		if (!tps[i].registered)
+			continue;
+		tracepoint_probe_unregister(tps[i].tp, tps[i].probe, NULL);
 		tracepoint_synchronize_unregister();
-		tp = NULL;
+		tps[i].registered = false;
 	}
 	while (n-- > 0) {
 		unregister_ftrace_function(&ops[n]);
@@ -131,15 +149,18 @@ static int __init fw_floor_init(void)
 			return err;
 		}
 	}
-	if (set_state_tp) {
+	if (tracepoints)
 		for_each_kernel_tracepoint(fw_floor_find, NULL);
-		err = tp ? tracepoint_probe_register(tp, (void *)fw_floor_probe, NULL) : -ENOENT;
+	for (i = 0; tracepoints && i < ARRAY_SIZE(tps); i++) {
+		err = -ENOENT;
+		if (tps[i].tp)
+			err = tracepoint_probe_register(tps[i].tp, tps[i].probe, NULL);
 		if (err) {
-			pr_err("cannot attach to sock:inet_sock_set_state: %d\n", err);
-			tp = NULL;
+			pr_err("cannot attach to tracepoint %s: %d\n", tps[i].name, err);
 			fw_floor_unregister(nsymbols);
 			return err;
 		}
+		tps[i].registered = true;
 	}
 	return 0;
 }
