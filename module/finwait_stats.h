@@ -11,11 +11,15 @@
 #define _FINWAIT_STATS_H
 
 #include <linux/types.h>
+#include <linux/hash.h>
+#include <linux/list.h>
 #include <linux/atomic.h>
 #include <linux/mutex.h>
 #include <linux/seqlock.h>
 #include <linux/percpu.h>
 #include <linux/in6.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
 
 struct seq_file;
 struct net;
@@ -112,12 +116,34 @@ struct fw_conn_info {
 };
 
 /* track.c */
+
+/* The record store's hash table: read inline by fw_track_may_hold(). */
+extern struct hlist_head *fw_table;
+extern unsigned int fw_table_bits;
+
+static __always_inline u32 fw_hash(const void *key)
+{
+	return hash_ptr(key, fw_table_bits);
+}
+
+/*
+ * Whether @key may have a record: false if its bucket is empty, read
+ * without the lock, so that a hook can skip its clock read and the rest
+ * (inline in a hook's filter, which calls nothing). Only the object's own
+ * events put a record under it (its entry, or the handoff before the
+ * timewait socket is hashed), and those are behind the hook that asks, so
+ * the answer cannot be stale for @key.
+ */
+static __always_inline bool fw_track_may_hold(const void *key)
+{
+	return !hlist_empty(&fw_table[fw_hash(key)]);
+}
+
 int fw_track_init(unsigned int max_tracked, unsigned int netns_share);
 void fw_track_exit(void);
 unsigned int fw_track_default_limit(bool init_net);
 unsigned int fw_track_max(void);
 void fw_track_enter(struct fw_net *fwn, const void *key, u64 now_ns);
-bool fw_track_may_hold(const void *key);
 void fw_track_handoff(const void *sk);
 void fw_track_rekey(const void *sk, const void *tw);
 bool fw_track_leave(const void *key, enum fw_exit why, u64 now_ns);
@@ -153,7 +179,13 @@ int fw_proc_net_init(struct net *net);
 void fw_proc_net_exit(struct net *net);
 
 /* netns.c */
-struct fw_net *fw_net(const struct net *net);
+extern unsigned int fw_net_id;
+
+static inline struct fw_net *fw_net(const struct net *net)
+{
+	return net_generic(net, fw_net_id);
+}
+
 int fw_netns_init(void);
 void fw_netns_exit(void);
 

@@ -2,10 +2,11 @@
 /*
  * Per-netns, per-CPU counters of FIN-WAIT-2 lifetimes.
  *
- * Writers run in the hooks (any context, preemption off) and take their own
- * CPU's block with interrupts off, which holds on PREEMPT_RT too, so a hook
- * nested in an interrupted one never sees a half-made update. Readers sum
- * the blocks under each block's seqcount: O(CPUs).
+ * Writers run in the hooks (any context), under a bucket lock of the record
+ * store (track.c), so with interrupts off, on PREEMPT_RT too: each writes
+ * its own CPU's block, and a hook nested in an interrupted one never sees a
+ * half-made update. Readers sum the blocks under each block's seqcount:
+ * O(CPUs).
  *
  * "current" is not a counter of its own: per-CPU deltas read one CPU at a
  * time can sum to less than zero (a connection that entered on a CPU read
@@ -24,6 +25,7 @@
  */
 #include <linux/kernel.h>
 #include <linux/limits.h>
+#include <linux/lockdep.h>
 #include <linux/log2.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
@@ -105,22 +107,18 @@ void fw_stats_free(struct fw_net *fwn)
 }
 
 /*
- * This CPU's block, of the current generation, interrupts off until
- * fw_stats_end().
+ * This CPU's block, of the current generation. The caller holds a bucket
+ * lock of the record store, so interrupts are off: a hook nested in ours
+ * cannot move the block on to a newer generation between the read and the
+ * fold, so a block's generation only goes forward, and never sees a
+ * half-made update.
  */
-static struct fw_stats *fw_stats_begin(struct fw_net *fwn, unsigned long *flags)
+static inline struct fw_stats *fw_stats_begin(struct fw_net *fwn)
 {
-	struct fw_stats *s;
-	unsigned int gen;
+	unsigned int gen = READ_ONCE(fwn->gen);
+	struct fw_stats *s = this_cpu_ptr(fwn->stats);
 
-	/*
-	 * The generation is read with interrupts off: a hook nested in ours
-	 * cannot move the block on to a newer one between the read and the
-	 * fold, so a block's generation only goes forward.
-	 */
-	local_irq_save(*flags);
-	gen = READ_ONCE(fwn->gen);
-	s = this_cpu_ptr(fwn->stats);
+	lockdep_assert_irqs_disabled();
 	write_seqcount_begin(&s->seq);
 	if (unlikely(s->gen != gen)) {
 		fw_stats_zero(s);
@@ -129,36 +127,32 @@ static struct fw_stats *fw_stats_begin(struct fw_net *fwn, unsigned long *flags)
 	return s;
 }
 
-static void fw_stats_end(struct fw_stats *s, unsigned long flags)
+static inline void fw_stats_end(struct fw_stats *s)
 {
 	write_seqcount_end(&s->seq);
-	local_irq_restore(flags);
 }
 
 void fw_stats_enter(struct fw_net *fwn, bool tracked)
 {
-	unsigned long flags;
-	struct fw_stats *s = fw_stats_begin(fwn, &flags);
+	struct fw_stats *s = fw_stats_begin(fwn);
 
 	s->entered++;
 	if (!tracked)
 		s->untracked++;
-	fw_stats_end(s, flags);
+	fw_stats_end(s);
 }
 
 void fw_stats_to_tw(struct fw_net *fwn)
 {
-	unsigned long flags;
-	struct fw_stats *s = fw_stats_begin(fwn, &flags);
+	struct fw_stats *s = fw_stats_begin(fwn);
 
 	s->to_tw++;
-	fw_stats_end(s, flags);
+	fw_stats_end(s);
 }
 
 void fw_stats_leave(struct fw_net *fwn, bool tw, enum fw_exit why, u64 us)
 {
-	unsigned long flags;
-	struct fw_stats *s = fw_stats_begin(fwn, &flags);
+	struct fw_stats *s = fw_stats_begin(fwn);
 
 	s->left[why]++;
 	if (tw)
@@ -169,18 +163,17 @@ void fw_stats_leave(struct fw_net *fwn, bool tw, enum fw_exit why, u64 us)
 	if (us > s->max_us)
 		s->max_us = us;
 	s->hist[fw_hist_bucket(us)]++;
-	fw_stats_end(s, flags);
+	fw_stats_end(s);
 }
 
 void fw_stats_stale(struct fw_net *fwn, bool tw)
 {
-	unsigned long flags;
-	struct fw_stats *s = fw_stats_begin(fwn, &flags);
+	struct fw_stats *s = fw_stats_begin(fwn);
 
 	s->stale++;
 	if (tw)
 		s->stale_tw++;
-	fw_stats_end(s, flags);
+	fw_stats_end(s);
 }
 
 /* A consistent copy of one CPU's block, as of generation @gen. */
@@ -250,8 +243,8 @@ void fw_stats_snapshot(struct fw_net *fwn, struct fw_snapshot *snap)
  * Zero the counters of a netns, keeping the connections still open: a new
  * generation, which each CPU's block takes on at its next write (and the
  * reader at once). No IPI, no other CPU disturbed. The grace period waits
- * for the writers that read the old generation (hooks are RCU read-side
- * sections): after it, no block of the old generation changes until its CPU
+ * for the writers that read the old generation (hooks run with preemption
+ * off: fw_hook_read_lock()): after it, no block of the old generation changes until its CPU
  * folds it, so the reader's fold of its copy is the fold its CPU will make.
  * Readers wait meanwhile. Process context.
  */

@@ -11,7 +11,10 @@
  * locks): the records come from a pool of max_tracked records allocated at
  * load, kept on per-CPU free lists (a CPU whose list is empty takes from
  * another's, as BPF's preallocated hash maps do), and every lock is a
- * raw_spinlock_t held with interrupts off for a few list operations.
+ * raw_spinlock_t held with interrupts off for a few list operations. A
+ * hook's call here is one section with interrupts off (one save and
+ * restore), in which it takes the locks it needs in turn, never one inside
+ * another.
  *
  * The number of records a netns may hold is bounded too (fw_net.limit), so
  * that a netns with many connections in FIN-WAIT-2 cannot leave the others
@@ -30,6 +33,7 @@
  */
 #include <linux/kernel.h>
 #include <linux/hash.h>
+#include <linux/lockdep.h>
 #include <linux/log2.h>
 #include <linux/spinlock.h>
 #include <linux/vmalloc.h>
@@ -88,14 +92,9 @@ static struct fw_conn *fw_pool;
 static unsigned int fw_pool_size;
 static unsigned int fw_netns_share;
 static struct fw_cpu __percpu *fw_cpu;
-static struct hlist_head *fw_table;
-static unsigned int fw_table_bits;
+struct hlist_head *fw_table;
+unsigned int fw_table_bits;
 static raw_spinlock_t fw_locks[1 << FW_LOCK_BITS];
-
-static u32 fw_hash(const void *key)
-{
-	return hash_ptr(key, fw_table_bits);
-}
 
 static raw_spinlock_t *fw_lock(u32 hash)
 {
@@ -158,17 +157,17 @@ static void fw_age_del(struct fw_age *a, struct fw_conn *c)
 
 /*
  * A free record of @cpu's list, for @fwn, on @fwn's age list of that CPU as
- * entered at @now_ns; NULL if that list is empty.
+ * entered at @now_ns; NULL if that list is empty. Interrupts are off.
  */
-static struct fw_conn *fw_take(struct fw_net *fwn, int cpu, u64 now_ns)
+static __always_inline struct fw_conn *fw_take(struct fw_net *fwn,
+					       int cpu, u64 now_ns)
 {
 	struct fw_cpu *f = per_cpu_ptr(fw_cpu, cpu);
 	struct fw_conn *c = NULL;
-	unsigned long flags;
 
 	if (hlist_empty(&f->free))
 		return NULL;
-	raw_spin_lock_irqsave(&f->lock, flags);
+	raw_spin_lock(&f->lock);
 	if (!hlist_empty(&f->free)) {
 		c = hlist_entry(f->free.first, struct fw_conn, node);
 		hlist_del(&c->node);
@@ -177,7 +176,7 @@ static struct fw_conn *fw_take(struct fw_net *fwn, int cpu, u64 now_ns)
 		c->cpu = cpu;
 		fw_age_add(per_cpu_ptr(fwn->age, cpu), c, now_ns);
 	}
-	raw_spin_unlock_irqrestore(&f->lock, flags);
+	raw_spin_unlock(&f->lock);
 	return c;
 }
 
@@ -186,12 +185,15 @@ static struct fw_conn *fw_take(struct fw_net *fwn, int cpu, u64 now_ns)
  * list as entered at @now_ns. This CPU's free list first, then the
  * others': which CPU is "this" is only a hint for locality (each list has
  * its own lock), so a caller that migrates meanwhile is still correct.
+ * Interrupts are off; each list is looked at without its lock first, so a
+ * pool with no free record costs a read per CPU.
  */
 static struct fw_conn *fw_conn_get(struct fw_net *fwn, u64 now_ns)
 {
 	int self = raw_smp_processor_id(), cpu;
 	struct fw_conn *c;
 
+	lockdep_assert_irqs_disabled();
 	if (atomic_inc_return(&fwn->tracked) <= (int)READ_ONCE(fwn->limit)) {
 		c = fw_take(fwn, self, now_ns);
 		if (c)
@@ -217,24 +219,24 @@ static void fw_free_push(struct fw_cpu *f, struct fw_conn *c)
 /*
  * Off its age list (its CPU's lock) and onto this CPU's free list: the
  * same section when that is its CPU. "This CPU" is a hint, as in
- * fw_conn_get().
+ * fw_conn_get(). Interrupts are off.
  */
 static void fw_conn_put(struct fw_conn *c)
 {
 	struct fw_cpu *home = per_cpu_ptr(fw_cpu, c->cpu);
 	struct fw_cpu *f = raw_cpu_ptr(fw_cpu);
 	struct fw_net *fwn = c->fwn;
-	unsigned long flags;
 
-	raw_spin_lock_irqsave(&home->lock, flags);
+	lockdep_assert_irqs_disabled();
+	raw_spin_lock(&home->lock);
 	fw_age_del(per_cpu_ptr(fwn->age, c->cpu), c);
 	if (f == home)
 		fw_free_push(f, c);
-	raw_spin_unlock_irqrestore(&home->lock, flags);
+	raw_spin_unlock(&home->lock);
 	if (f != home) {
-		raw_spin_lock_irqsave(&f->lock, flags);
+		raw_spin_lock(&f->lock);
 		fw_free_push(f, c);
-		raw_spin_unlock_irqrestore(&f->lock, flags);
+		raw_spin_unlock(&f->lock);
 	}
 	atomic_dec(&fwn->tracked);
 }
@@ -275,6 +277,7 @@ void fw_track_enter(struct fw_net *fwn, const void *key, u64 now_ns)
 	struct fw_conn *c, *old;
 	unsigned long flags;
 
+	local_irq_save(flags);
 	c = fw_conn_get(fwn, now_ns);
 	if (c) {
 		c->key = key;
@@ -282,7 +285,7 @@ void fw_track_enter(struct fw_net *fwn, const void *key, u64 now_ns)
 		c->epoch = fw_hooks_epoch();
 	}
 
-	raw_spin_lock_irqsave(fw_lock(hash), flags);
+	raw_spin_lock(fw_lock(hash));
 	/*
 	 * A record for the same object (of this netns or another): its exit
 	 * was missed and the memory reused (sockets are SLAB_TYPESAFE_BY_RCU).
@@ -291,29 +294,18 @@ void fw_track_enter(struct fw_net *fwn, const void *key, u64 now_ns)
 	if (old)
 		fw_end_stale(old);
 	if (READ_ONCE(fwn->dying)) {
-		raw_spin_unlock_irqrestore(fw_lock(hash), flags);
+		raw_spin_unlock(fw_lock(hash));
 		if (c)
 			fw_conn_put(c);
 	} else {
 		if (c)
 			hlist_add_head(&c->node, &fw_table[hash]);
 		fw_stats_enter(fwn, c);
-		raw_spin_unlock_irqrestore(fw_lock(hash), flags);
+		raw_spin_unlock(fw_lock(hash));
 	}
 	if (old)
 		fw_conn_put(old);
-}
-
-/*
- * Whether @key may have a record: false if its bucket is empty, read
- * without the lock, so that a hook can skip its clock read and the rest.
- * Only the object's own events put a record under it (its entry, or the
- * handoff before the timewait socket is hashed), and those are behind the
- * hook that asks, so the answer cannot be stale for @key.
- */
-bool notrace fw_track_may_hold(const void *key)
-{
-	return !hlist_empty(&fw_table[fw_hash(key)]);
+	local_irq_restore(flags);
 }
 
 void fw_track_handoff(const void *sk)
@@ -334,30 +326,32 @@ void fw_track_handoff(const void *sk)
 /*
  * The connection moves from the full socket to its timewait minisocket.
  * The tw is not hashed yet, so no event can look for it before we insert;
- * a record already under its address is one whose end was missed.
+ * a record already under its address is one whose end was missed. One
+ * section with interrupts off, the two bucket locks taken in turn.
  */
 void fw_track_rekey(const void *sk, const void *tw)
 {
 	u32 hash = fw_hash(sk), twhash = fw_hash(tw);
-	struct fw_conn *c, *old;
+	struct fw_conn *c, *old = NULL;
 	unsigned long flags;
 
 	if (hlist_empty(&fw_table[hash]))
 		return;
-	raw_spin_lock_irqsave(fw_lock(hash), flags);
+	local_irq_save(flags);
+	raw_spin_lock(fw_lock(hash));
 	c = fw_find(hash, sk);
 	if (c)
 		hlist_del(&c->node);
-	raw_spin_unlock_irqrestore(fw_lock(hash), flags);
+	raw_spin_unlock(fw_lock(hash));
 	if (!c)
-		return;
+		goto out;
 
-	raw_spin_lock_irqsave(fw_lock(twhash), flags);
+	raw_spin_lock(fw_lock(twhash));
 	if (READ_ONCE(c->fwn->dying)) {
 		/* The netns was purged while the record was in flight. */
-		raw_spin_unlock_irqrestore(fw_lock(twhash), flags);
-		fw_conn_put(c);
-		return;
+		raw_spin_unlock(fw_lock(twhash));
+		old = c;
+		goto out;
 	}
 	old = fw_find(twhash, tw);
 	if (old)
@@ -366,9 +360,11 @@ void fw_track_rekey(const void *sk, const void *tw)
 	c->flags = FW_CONN_TW;
 	hlist_add_head(&c->node, &fw_table[twhash]);
 	fw_stats_to_tw(c->fwn);
-	raw_spin_unlock_irqrestore(fw_lock(twhash), flags);
+	raw_spin_unlock(fw_lock(twhash));
+out:
 	if (old)
 		fw_conn_put(old);
+	local_irq_restore(flags);
 }
 
 /* How fw_track_end() ends the record of a key. */
@@ -387,7 +383,8 @@ static bool fw_track_end(const void *key, enum fw_end_how how,
 
 	if (hlist_empty(&fw_table[hash]))
 		return false;
-	raw_spin_lock_irqsave(fw_lock(hash), flags);
+	local_irq_save(flags);
+	raw_spin_lock(fw_lock(hash));
 	c = fw_find(hash, key);
 	if (c && how == FW_END_STALE)
 		fw_end_stale(c);
@@ -396,9 +393,10 @@ static bool fw_track_end(const void *key, enum fw_end_how how,
 			  FW_EXIT_ABORT, now_ns);
 	else if (c)
 		fw_end(c, why, now_ns);
-	raw_spin_unlock_irqrestore(fw_lock(hash), flags);
+	raw_spin_unlock(fw_lock(hash));
 	if (c)
 		fw_conn_put(c);
+	local_irq_restore(flags);
 	return c;
 }
 
@@ -450,11 +448,12 @@ void fw_track_purge_dying(void)
 			hlist_del(&c->node);
 			hlist_add_head(&c->node, &dead);
 		}
-		raw_spin_unlock_irqrestore(fw_lock(i), flags);
+		raw_spin_unlock(fw_lock(i));
 		hlist_for_each_entry_safe(c, tmp, &dead, node) {
 			hlist_del(&c->node);
 			fw_conn_put(c);
 		}
+		local_irq_restore(flags);
 		cond_resched();
 	}
 }

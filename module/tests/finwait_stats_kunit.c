@@ -601,6 +601,27 @@ static void fw_test_netns_limit(struct kunit *test)
 	fw_track_exit();
 }
 
+/* fw_conn_get() and fw_conn_put() run with interrupts off, as in the hooks. */
+static struct fw_conn *fw_test_get(struct fw_net *fwn, u64 now_ns)
+{
+	struct fw_conn *c;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	c = fw_conn_get(fwn, now_ns);
+	local_irq_restore(flags);
+	return c;
+}
+
+static void fw_test_put(struct fw_conn *c)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	fw_conn_put(c);
+	local_irq_restore(flags);
+}
+
 /*
  * The pool: dealt out to every possible CPU, taken from other CPUs' lists
  * when this one's is empty, exhausted at exactly max_tracked, refilled by
@@ -622,11 +643,11 @@ static void fw_test_pool(struct kunit *test)
 		KUNIT_EXPECT_GE(test, per_cpu_ptr(fw_cpu, cpu)->count, 3);
 	KUNIT_EXPECT_EQ(test, fw_track_count(), 0);
 	for (i = 0; i < max; i++) {
-		got[i] = fw_conn_get(fwn, 1000 + i);
+		got[i] = fw_test_get(fwn, 1000 + i);
 		KUNIT_ASSERT_NOT_NULL(test, got[i]);
 	}
 	/* The pool is out before the netns's limit. */
-	KUNIT_EXPECT_NULL(test, fw_conn_get(fwn, 5000));
+	KUNIT_EXPECT_NULL(test, fw_test_get(fwn, 5000));
 	KUNIT_EXPECT_EQ(test, atomic_read(&fwn->tracked), max);
 	KUNIT_EXPECT_EQ(test, fw_track_count(), max);
 	for_each_possible_cpu(cpu)
@@ -647,7 +668,7 @@ static void fw_test_pool(struct kunit *test)
 	c = got[max - 1];
 	cpu = get_cpu();
 	home = c->cpu;
-	fw_conn_put(c);
+	fw_test_put(c);
 	n_here = per_cpu_ptr(fw_cpu, cpu)->count;
 	n_home = per_cpu_ptr(fw_cpu, home)->count;
 	put_cpu();
@@ -655,10 +676,10 @@ static void fw_test_pool(struct kunit *test)
 	if (home != cpu)
 		KUNIT_EXPECT_EQ(test, n_home, 0);
 	KUNIT_EXPECT_EQ(test, fw_track_count(), max - 1);
-	KUNIT_EXPECT_PTR_EQ(test, fw_conn_get(fwn, 6000), c);
+	KUNIT_EXPECT_PTR_EQ(test, fw_test_get(fwn, 6000), c);
 	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), 1000);
 	for (i = 0; i < max; i++)
-		fw_conn_put(got[i]);
+		fw_test_put(got[i]);
 	KUNIT_EXPECT_EQ(test, fw_track_count(), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&fwn->tracked), 0);
 	KUNIT_EXPECT_EQ(test, fw_track_oldest(fwn), U64_MAX);
