@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The one place for kernel version differences (4.18 .. mainline).
+ * The one place for kernel version differences (5.10 .. mainline; Kbuild
+ * refuses older trees).
  * The .c files use only what is defined here.
  */
 #ifndef _FINWAIT_COMPAT_H
@@ -9,7 +10,7 @@
 #include <linux/ftrace.h>
 #include <linux/jiffies.h>
 #include <linux/preempt.h>
-#include <linux/rcupdate.h>
+#include <linux/lockdep.h>
 #include <linux/tcp.h>
 #include <net/net_namespace.h>
 
@@ -40,25 +41,17 @@
 #endif
 
 /*
- * What a hook's handler runs in, after the recursion guard, so that
- * synchronize_rcu() waits for it: preemption off. From 4.20 RCU has one
- * flavour, and a section with preemption off is one of its read sides (on
- * PREEMPT_RT too); before (FW_RCU_FLAVOURS), an RCU read side is taken as
- * well. Where the guard itself turns preemption off (5.16 on, probed),
- * nothing is left to do.
+ * What a hook's handler runs in, after the recursion guard: preemption
+ * off, an RCU read side (one flavour since 4.20, PREEMPT_RT included), so
+ * that synchronize_rcu() waits for it. Where the guard itself turns
+ * preemption off (5.16 on, probed; lockdep checks it), nothing is left to
+ * do.
  */
-#ifdef FW_RCU_FLAVOURS
-#define fw_rcu_read_lock()	rcu_read_lock()
-#define fw_rcu_read_unlock()	rcu_read_unlock()
-#else
-#define fw_rcu_read_lock()	do { } while (0)
-#define fw_rcu_read_unlock()	do { } while (0)
-#endif
-
 static __always_inline void fw_hook_read_lock(void)
 {
-	fw_rcu_read_lock();
-#ifndef FW_HAVE_RECURSION_PREEMPT_OFF
+#ifdef FW_HAVE_RECURSION_PREEMPT_OFF
+	lockdep_assert_preemption_disabled();
+#else
 	preempt_disable_notrace();
 #endif
 }
@@ -68,26 +61,11 @@ static __always_inline void fw_hook_read_unlock(void)
 #ifndef FW_HAVE_RECURSION_PREEMPT_OFF
 	preempt_enable_notrace();
 #endif
-	fw_rcu_read_unlock();
 }
 
 /* Nth argument (0-based) of the hooked function in saved pt_regs. */
 #if defined(CONFIG_HAVE_FUNCTION_ARG_ACCESS_API)
 #define FW_REGS_ARG(regs, n)	regs_get_kernel_argument((regs), (n))
-#elif defined(CONFIG_X86_64)
-/* Before 4.20: the x86-64 calling convention, first four arguments. */
-static inline unsigned long fw_arg_x86_64(struct pt_regs *regs, unsigned int n)
-{
-	switch (n) {
-	case 0: return regs->di;
-	case 1: return regs->si;
-	case 2: return regs->dx;
-	case 3: return regs->cx;
-	}
-	return 0;
-}
-
-#define FW_REGS_ARG(regs, n)	fw_arg_x86_64((regs), (n))
 #else
 #error "finwait_stats needs regs_get_kernel_argument() on this architecture"
 #endif

@@ -87,11 +87,10 @@ static noinline void notrace fw_fin_wait2_change(struct sock *sk, int old,
 	if (state != TCP_FIN_WAIT2 && !fw_track_may_hold(sk))
 		return;
 	/*
-	 * An RCU read side, for fw_net(), with preemption off, which the
-	 * tracepoint does not promise (from 7.2 it calls its probes under
-	 * SRCU only).
+	 * Preemption off, as the hooks' handlers run (fw_hook_read_lock()),
+	 * which the tracepoint does not promise (from 7.2 it calls its
+	 * probes under SRCU only). fw_net() takes its own RCU read lock.
 	 */
-	rcu_read_lock();
 	preempt_disable_notrace();
 	if (state == TCP_FIN_WAIT2) {
 		struct fw_net *fwn;
@@ -103,7 +102,6 @@ static noinline void notrace fw_fin_wait2_change(struct sock *sk, int old,
 		fw_track_close(sk, ktime_get_ns());
 	}
 	preempt_enable_notrace();
-	rcu_read_unlock();
 }
 
 /*
@@ -319,11 +317,9 @@ static void notrace fw_sk_destroyed(void *data, struct sock *sk)
 {
 	if (likely(!fw_track_may_hold(sk)))
 		return;
-	fw_rcu_read_lock();
 	preempt_disable_notrace();
 	fw_track_stale(sk);
 	preempt_enable_notrace();
-	fw_rcu_read_unlock();
 }
 
 /*
@@ -333,7 +329,7 @@ static void notrace fw_sk_destroyed(void *data, struct sock *sk)
 static atomic_long_t fw_missed = ATOMIC_LONG_INIT(0);
 
 /*
- * Moves on with every lost call, and once when the hooks go: a record
+ * Moves on with every lost call, and as the hooks go: a record
  * entered at an older epoch may have missed its end, and so may name
  * memory freed since.
  */
@@ -492,6 +488,11 @@ void fw_hooks_exit(void)
 			tracepoint_probe_unregister(t->tp, t->probe, NULL);
 			tracepoint_synchronize_unregister();
 			t->registered = false;
+			/*
+			 * A probe that ran meanwhile may have entered a
+			 * record at the new epoch; none runs now.
+			 */
+			atomic_inc(&fw_epoch);
 		}
 		t->tp = NULL;
 	}

@@ -6,7 +6,7 @@
  * Our pernet .exit runs before TCP purges the netns's timewait sockets, so
  * hooks can still see that netns's connections afterwards. .exit marks the
  * netns dying (no new records); .exit_batch waits for the hooks in flight
- * (each is an RCU read-side section), drops the records of
+ * (each runs with preemption off, an RCU read side), drops the records of
  * every netns of the batch in one pass, waits for the hooks that were
  * ending one of them, and frees their counters.
  */
@@ -60,9 +60,9 @@ static void __net_exit fw_net_exit_batch(struct list_head *net_exit_list)
 	struct net *net;
 
 	/*
-	 * Hooks run with preemption off, which is an RCU read side
-	 * (fw_hook_read_lock()): after this no hook is still inside an enter
-	 * that read dying == false, so the purge sees every record.
+	 * Every hook and probe runs with preemption off, which is an RCU
+	 * read side: after this no hook is still inside an enter that read
+	 * dying == false, so the purge sees every record.
 	 * One pass over the records for the whole batch.
 	 */
 	synchronize_rcu();

@@ -115,10 +115,12 @@ void fw_stats_free(struct fw_net *fwn)
  */
 static inline struct fw_stats *fw_stats_begin(struct fw_net *fwn)
 {
-	unsigned int gen = READ_ONCE(fwn->gen);
-	struct fw_stats *s = this_cpu_ptr(fwn->stats);
+	unsigned int gen;
+	struct fw_stats *s;
 
 	lockdep_assert_irqs_disabled();
+	gen = READ_ONCE(fwn->gen);
+	s = this_cpu_ptr(fwn->stats);
 	write_seqcount_begin(&s->seq);
 	if (unlikely(s->gen != gen)) {
 		fw_stats_zero(s);
@@ -243,9 +245,10 @@ void fw_stats_snapshot(struct fw_net *fwn, struct fw_snapshot *snap)
  * Zero the counters of a netns, keeping the connections still open: a new
  * generation, which each CPU's block takes on at its next write (and the
  * reader at once). No IPI, no other CPU disturbed. The grace period waits
- * for the writers that read the old generation (hooks run with preemption
- * off: fw_hook_read_lock()): after it, no block of the old generation changes until its CPU
- * folds it, so the reader's fold of its copy is the fold its CPU will make.
+ * for the writers that read the old generation (a writer holds a bucket
+ * lock, interrupts off): after it, no block of the old generation changes
+ * until its CPU folds it, so the reader's fold of its copy is the fold its
+ * CPU will make.
  * Readers wait meanwhile. Process context.
  */
 void fw_stats_reset(struct fw_net *fwn)

@@ -13,8 +13,8 @@
  * another's, as BPF's preallocated hash maps do), and every lock is a
  * raw_spinlock_t held with interrupts off for a few list operations. A
  * hook's call here is one section with interrupts off (one save and
- * restore), in which it takes the locks it needs in turn, never one inside
- * another.
+ * restore, unless it looks for a free record on other CPUs), in which it
+ * takes the locks it needs in turn, never one inside another.
  *
  * The number of records a netns may hold is bounded too (fw_net.limit), so
  * that a netns with many connections in FIN-WAIT-2 cannot leave the others
@@ -185,10 +185,12 @@ static __always_inline struct fw_conn *fw_take(struct fw_net *fwn,
  * list as entered at @now_ns. This CPU's free list first, then the
  * others': which CPU is "this" is only a hint for locality (each list has
  * its own lock), so a caller that migrates meanwhile is still correct.
- * Interrupts are off; each list is looked at without its lock first, so a
- * pool with no free record costs a read per CPU.
+ * Interrupts are off (saved in @flags by the caller, which holds no lock):
+ * between two other CPUs' lists they are let on again, so that a walk over
+ * every CPU (an empty pool: a lockless read per list) is no long section.
  */
-static struct fw_conn *fw_conn_get(struct fw_net *fwn, u64 now_ns)
+static struct fw_conn *fw_conn_get(struct fw_net *fwn, u64 now_ns,
+				   unsigned long *flags)
 {
 	int self = raw_smp_processor_id(), cpu;
 	struct fw_conn *c;
@@ -201,6 +203,8 @@ static struct fw_conn *fw_conn_get(struct fw_net *fwn, u64 now_ns)
 		for_each_possible_cpu(cpu) {
 			if (cpu == self)
 				continue;
+			local_irq_restore(*flags);
+			local_irq_save(*flags);
 			c = fw_take(fwn, cpu, now_ns);
 			if (c)
 				return c;
@@ -278,7 +282,7 @@ void fw_track_enter(struct fw_net *fwn, const void *key, u64 now_ns)
 	unsigned long flags;
 
 	local_irq_save(flags);
-	c = fw_conn_get(fwn, now_ns);
+	c = fw_conn_get(fwn, now_ns, &flags);
 	if (c) {
 		c->key = key;
 		c->flags = 0;
@@ -466,7 +470,7 @@ unsigned int fw_track_buckets(void)
 /*
  * Whether the object a record names may be read, and still is that
  * connection. Every path that frees a full or a timewait socket runs a hook
- * that removes its record under the bucket lock we hold (tcp_v4_destroy_sock,
+ * that removes its record under the bucket lock we hold (tcp:tcp_destroy_sock,
  * tcp_twsk_destructor), unless that hook call was lost: then the epoch has
  * moved on since the entry, and the object is not read. (16 bits of epoch:
  * 65536 lost calls in one lifetime would wrap; each is counted in

@@ -608,7 +608,7 @@ static struct fw_conn *fw_test_get(struct fw_net *fwn, u64 now_ns)
 	unsigned long flags;
 
 	local_irq_save(flags);
-	c = fw_conn_get(fwn, now_ns);
+	c = fw_conn_get(fwn, now_ns, &flags);
 	local_irq_restore(flags);
 	return c;
 }

@@ -175,7 +175,7 @@ per_conn=$(( (vm_bytes + scale - 1) / scale ))
 	echo "- floor: fw_floor, the module's mechanism on the same functions with empty"
 	echo "  callbacks (arguments only) and empty probes on the tracepoints"
 	echo "- floor_guard: the same, each callback taking the recursion guard, as the"
-	echo "  module's handlers do"
+	echo "  module's handlers do but for the two that only write a per-CPU slot"
 	echo "- floor_regs: floor with saved registers (FTRACE_OPS_FL_SAVE_REGS)"
 	echo "- finwait: finwait_stats"
 	echo "- bpftrace: bpftrace $(bpftrace --version 2>/dev/null | awk '{ print $2 }') running tools/bench/fin_wait2.bt, FIN-WAIT-2"

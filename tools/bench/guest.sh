@@ -14,7 +14,7 @@
 #                          its tracepoints, arguments only where it can,
 #                          empty callbacks
 #              floor_guard the same, each callback taking the recursion
-#                          guard, as finwait_stats's handlers do
+#                          guard, as most of finwait_stats's handlers do
 #              floor_regs  floor with saved registers (SAVE_REGS)
 #              finwait     finwait_stats
 #              bpftrace    tools/bench/fin_wait2.bt under the host's bpftrace

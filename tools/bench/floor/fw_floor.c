@@ -6,8 +6,9 @@
  * has DYNAMIC_FTRACE_WITH_ARGS (saved registers with save_regs=1, and
  * where it has not), and a callback that gets them and does nothing else
  * (it calls nothing, so it needs no recursion guard); with guard=1, it
- * also takes what finwait_stats's handlers run under: the recursion guard
- * (which turns preemption off, 5.16 on). With tracepoints=1, empty probes on
+ * also takes the recursion guard (which turns preemption off, 5.16 on), as
+ * finwait_stats's handlers do, but for the two that only write a per-CPU
+ * slot (tcp_timewait_state_process, tcp_abort). With tracepoints=1, empty probes on
  * the tracepoints finwait_stats follows instead of hooking tcp_set_state()
  * and tcp_v4_destroy_sock(): sock:inet_sock_set_state and
  * tcp:tcp_destroy_sock. The bench passes exactly the functions finwait_stats
@@ -41,7 +42,7 @@ MODULE_PARM_DESC(save_regs,
 static bool guard;
 module_param(guard, bool, 0444);
 MODULE_PARM_DESC(guard,
-		 "take the recursion guard on every call, as finwait_stats's handlers do");
+		 "take the recursion guard on every call, as most of finwait_stats's handlers do");
 
 static bool tracepoints;
 module_param(tracepoints, bool, 0444);
