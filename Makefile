@@ -15,6 +15,8 @@
 #                        on your own kernel instead
 #   make matrix          the full suites on every kernel (KERNELS= a subset)
 #   make bench           cost, memory and scale in the distro guest
+#   make bench-insn      the module's cost in instructions per connection,
+#                        function by function (a qemu plugin counts them)
 
 KERNELRELEASE ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KERNELRELEASE)/build
@@ -69,6 +71,9 @@ matrix:
 bench: deps
 	tools/bench/bench.sh
 
+bench-insn: deps
+	tools/bench/insn.sh
+
 # Kernel style and static checks, with the kernel's own tools.
 KSRC ?= $(shell tools/vm/ksrc.sh)
 style:
@@ -86,5 +91,5 @@ dkms-uninstall:
 	dkms remove finwait_stats/$(VERSION) --all
 
 .PHONY: all module selftests tool clean install install-module install-tool \
-	load unload deps demo check matrix bench \
+	load unload deps demo check matrix bench bench-insn \
 	style sparse dkms-install dkms-uninstall

@@ -38,15 +38,11 @@ results=$top/tools/bench/RESULTS.md
 # shellcheck source=tools/vm/kernels.sh
 . "$top/tools/vm/kernels.sh"
 fw_kernel distro
-rm -rf "$out" && mkdir -p "$out/mod" "$out/floor" "$out/payload"
-cp -a "$top/Kbuild" "$top/VERSION" "$top/module" "$out/mod/"
-cp -a "$top/tools/bench/floor/." "$out/floor/"
+# shellcheck source=tools/bench/common.sh
+. "$top/tools/bench/common.sh"
 echo "bench: building finwait_stats and fw_floor for $KREL"
-make -s -C "$KDIR" M="$out/mod" modules >"$out/build.log" 2>&1
-make -s -C "$KDIR" M="$out/floor" modules >>"$out/build.log" 2>&1
-cp "$out/floor/fw_floor.ko" "$out/mod/"
-gcc -O2 -Wall -Wextra -Werror -o "$out/payload/fw_churn" "$top/tools/bench/fw_churn.c"
-cp "$top/selftests/lib.sh" "$top/tools/bench/fin_wait2.bt" "$out/payload/"
+fw_bench_build "$top" "$out"
+cp "$top/tools/bench/fin_wait2.bt" "$out/payload/"
 # guest NAME RUN.SH-OPTIONS... -- GUEST-ARGS: one boot, its output in
 # $out/NAME.txt; a failed one stops the bench.
 guest() {

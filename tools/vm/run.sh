@@ -30,6 +30,7 @@
 # reported one; 125 when the kernel log holds a splat (BUG, WARNING, Oops,
 # KASAN, lockdep, kmemleak, RCU stall) even though the script passed.
 # FINWAIT_KVM=1 uses KVM instead of TCG (it hangs on some hosts).
+# FINWAIT_QEMU_PLUGIN=LIB.so,ARG=... loads a TCG plugin (make bench-insn).
 #
 # TCG runs single-threaded by default (FINWAIT_TCG_THREAD=multi to change):
 # with multi-threaded TCG, unloading the module while another vCPU runs TCP
@@ -90,6 +91,7 @@ console=$work/console.log
 set +e
 timeout --foreground -k 5 "$timeout" qemu-system-x86_64 "${accel[@]}" \
 	-smp "$smp" -m "${mem:-$VM_MEM}" -nodefaults -display none -no-reboot "${hostroot[@]}" \
+	${FINWAIT_QEMU_PLUGIN:+-plugin "$FINWAIT_QEMU_PLUGIN"} \
 	-kernel "$KIMAGE" -initrd "$work/initrd.gz" -append "$append" \
 	-serial "file:$console" -chardev stdio,id=out,signal=off \
 	-serial chardev:out </dev/null | tee "$work/out.log"
