@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fw_insn: a qemu TCG plugin that counts the guest instructions executed
- * at each address, for tools/bench/insn.sh (make bench-insn).
+ * fw_insn: a qemu TCG plugin that counts the guest instructions executed,
+ * by translation block, for tools/bench/insn.sh (make bench-insn).
  *
  * Every translation block gets a counter that its execution increments
  * (an inline add: no call out of the translated code). The window counted
@@ -10,7 +10,9 @@
  * address of __x64_sys_sync in the guest kernel); without trigger=, the
  * whole run. At exit it writes "ADDRESS INSNS COUNT" per block executed in
  * the window to out=: the block's first guest address, its instructions,
- * its executions. A block retranslated later has a line of its own.
+ * its executions (a block left part-way, by a fault or an I/O recompile,
+ * counts whole). A block retranslated later has a line of its own. Then
+ * "marks N": how many times the trigger ran, which must be 2.
  *
  * Debian's qemu (7.2) runs plugins but ships no qemu-plugin.h: the few
  * calls used are declared here, as its plugin API version 1 has them.
@@ -69,7 +71,7 @@ struct block {
 static struct block *blocks;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t trigger;
-static int marks;		/* executions of the trigger so far, up to 2 */
+static int marks;		/* executions of the trigger so far */
 static const char *out;
 
 /* The trigger block runs: the window opens, then closes. */
@@ -78,11 +80,10 @@ static void mark(FW_UNUSED unsigned int vcpu, FW_UNUSED void *unused)
 	struct block *b;
 
 	pthread_mutex_lock(&lock);
-	if (marks < 2) {
+	if (marks < 2)
 		for (b = blocks; b; b = b->next)
 			b->at[marks] = b->count;
-		marks++;
-	}
+	marks++;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -113,16 +114,18 @@ static void done(FW_UNUSED qemu_plugin_id_t id, FW_UNUSED void *unused)
 		perror(out);
 		return;
 	}
+	pthread_mutex_lock(&lock);
 	for (b = blocks; b; b = b->next) {
-		uint64_t end = marks == 2 ? b->at[1] : b->count;
+		uint64_t end = marks >= 2 ? b->at[1] : b->count;
 		uint64_t n = end - (trigger ? b->at[0] : 0);
 
 		if (n)
 			fprintf(f, "%llx %llu %llu\n", (unsigned long long)b->vaddr,
 				(unsigned long long)b->insns, (unsigned long long)n);
 	}
-	/* The host side checks that the window opened and closed. */
+	/* The host side checks that the window opened and closed, once. */
 	fprintf(f, "marks %d\n", marks);
+	pthread_mutex_unlock(&lock);
 	fclose(f);
 }
 
