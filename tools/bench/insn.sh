@@ -4,13 +4,13 @@
 # make bench-insn: where finwait_stats's cost goes, in guest instructions
 # per connection, function by function.
 #
-# A short boot finds where sys_sync() starts in the distro kernel booted
+# A short boot finds where sys_syncfs() starts in the distro kernel booted
 # with nokaslr (the same address in every such boot); then three
 # instruction-counted boots (1 vCPU, -icount, nokaslr), one per
 # configuration: none, floor (fw_floor on the functions finwait_stats
 # hooks, and its tracepoints), finwait. In each, the churn of make bench
 # (one client/server pair, BENCH_INSN_SECONDS guest seconds, default 20)
-# runs between two sync(2) calls, and the qemu plugin tools/bench/insn/
+# runs between two syncfs(2) calls, and the qemu plugin tools/bench/insn/
 # fw_insn.c counts the instructions executed at each address between them.
 # Each address is given to the function /proc/kallsyms places it in (or to
 # user space, or to an ftrace trampoline), and divided by the connections
@@ -43,7 +43,7 @@ fw_bench_build "$top" "$out"
 gcc -O2 -Wall -Wextra -Werror -shared -fPIC -fvisibility=hidden -o "$out/fw_insn.so" \
 	"$top/tools/bench/insn/fw_insn.c" -lpthread
 
-# The guest's half: one configuration, the churn between two sync(2)
+# The guest's half: one configuration, the churn between two syncfs(2)
 # calls, then the text symbols of the kernel and its modules.
 cat >"$out/guest.sh" <<'G'
 set -u
@@ -72,9 +72,10 @@ esac
 # A warm-up on another port, outside the window (and out of the counts).
 ip netns exec fwi ./fw_churn churn 1 1 6001 >/dev/null || fail "warm-up"
 [ "$cfg" != finwait ] || echo reset | ip netns exec fwi tee $PROC >/dev/null || fail "reset"
-sync
+# syncfs(2), which nothing else here calls (the guest's init calls sync(2)).
+sync -f /opt/finwait || fail "syncfs"
 line=$(ip netns exec fwi ./fw_churn churn "$secs" 1 6000) || fail "churn"
-sync
+sync -f /opt/finwait || fail "syncfs"
 echo "churn $line"
 if [ "$cfg" = finwait ]; then
 	s=$(ip netns exec fwi cat $PROC)
@@ -84,6 +85,10 @@ if [ "$cfg" = finwait ]; then
 		fail "$n connections, left_peer_fin $(stat_of "$s" left_peer_fin)"
 	[ "$(stat_of "$s" probe_missed)" -eq 0 ] || fail "probe_missed $(stat_of "$s" probe_missed)"
 fi
+# Before anything is unloaded: the modules' and trampolines' addresses.
+echo KSYMS
+awk '$2 ~ /^[tTwW]$/ { print $1, $3, $4 }' /proc/kallsyms
+echo KSYMS_END
 if [ "$cfg" = floor ]; then
 	# The path taken, by the floor's own count (warm-up included): 17
 	# calls a connection through the timewait handoff.
@@ -93,21 +98,18 @@ if [ "$cfg" = floor ]; then
 	n=$(awk '{ print $2 }' <<<"$line")
 	[ "$(( ${calls:-0} * 10 / n ))" -ge 165 ] || fail "${calls:-no} hook calls for $n connections: not the timewait handoff"
 fi
-echo KSYMS
-awk '$2 ~ /^[tTwW]$/ { print $1, $3, $4 }' /proc/kallsyms
-echo KSYMS_END
 G
 
 t0=$(date +%s)
-# The window's trigger: where sys_sync() starts, the same in every boot of
+# The window's trigger: where sys_syncfs() starts, the same in every boot of
 # this kernel with nokaslr. A short boot finds it.
 cat >"$out/find.sh" <<'G'
-awk '$3 == "__x64_sys_sync" { print "trigger", $1 }' /proc/kallsyms
+awk '$3 == "__x64_sys_syncfs" { print "trigger", $1 }' /proc/kallsyms
 G
 "$top/tools/vm/run.sh" --kernel distro --append nokaslr "$out/find.sh" >"$out/find.out" 2>&1 ||
-	{ echo "bench-insn: the guest that looks for sys_sync failed" >&2; tail -5 "$out/find.out" >&2; exit 1; }
+	{ echo "bench-insn: the guest that looks for sys_syncfs failed" >&2; tail -5 "$out/find.out" >&2; exit 1; }
 trigger=$(tr -d '\r' <"$out/find.out" | awk '$1 == "trigger" { print $2; exit }')
-[ -n "$trigger" ] || { echo "bench-insn: no __x64_sys_sync in the guest's kallsyms" >&2; exit 1; }
+[ -n "$trigger" ] || { echo "bench-insn: no __x64_sys_syncfs in the guest's kallsyms" >&2; exit 1; }
 for cfg in none floor finwait; do
 	echo "bench-insn: $cfg, $secs guest s of churn"
 	{ echo "cfg=$cfg secs=$secs"; cat "$out/guest.sh"; } >"$out/$cfg.sh"
@@ -162,7 +164,7 @@ tot = {c: sum(data[c][1].values()) for c in cfgs}
 print(f'# make bench-insn: instructions per connection\n')
 print(f'{time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, finwait_stats {rev}.')
 print(f'Guest: Debian {krel}, 1 vCPU, qemu -icount shift=3, nokaslr; {secs} guest s of')
-print(f'churn per configuration (make bench\'s, one pair), counted between two sync(2)')
+print(f'churn per configuration (make bench\'s, one pair), counted between two syncfs(2)')
 print(f'calls by tools/bench/insn/fw_insn.c; wall time {wall} s.\n')
 print('| config | connections | instructions per connection | over none | of none\'s rate |')
 print('|---|---|---|---|---|')

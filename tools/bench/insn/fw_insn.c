@@ -6,8 +6,8 @@
  * Every translation block gets a counter that its execution increments
  * (an inline add: no call out of the translated code). The window counted
  * is between the first and the second execution of the block at trigger=
- * (the guest calls sync(2) on each side of its churn; trigger is the
- * address of __x64_sys_sync in the guest kernel); without trigger=, the
+ * (the guest calls syncfs(2) on each side of its churn; trigger is the
+ * address of __x64_sys_syncfs in the guest kernel); without trigger=, the
  * whole run. At exit it writes "ADDRESS INSNS COUNT" per block executed in
  * the window to out=: the block's first guest address, its instructions,
  * its executions (a block left part-way, by a fault or an I/O recompile,
